@@ -1,0 +1,75 @@
+# Shared helpers for the scripts in this folder and bench/. Sourced, not executed.
+#
+# The project's Debian packages are listed once, here: scripts/setup.sh installs
+# OI_DEBIAN_PACKAGES; bench/run.sh adds OI_BENCH_PACKAGES.
+
+OI_DEBIAN_PACKAGES=(
+    build-essential cmake pkg-config
+    libboost1.81-all-dev libssl-dev libyaml-cpp-dev libhiredis-dev prometheus-cpp-dev
+    catch2 libspdlog-dev libcli11-dev
+    redis-server redis-sentinel
+    curl python3 python3-requests nodejs npm openssl clang-format
+)
+
+OI_BENCH_PACKAGES=(wrk nginx-light haproxy)
+
+OI_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+oi_log() { printf '==> %s\n' "$*" >&2; }
+oi_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Packages whose command may come from another package: NodeSource's nodejs ships npm and
+# conflicts with Debian's npm package, so npm counts as present when the command is.
+declare -A OI_PACKAGE_COMMANDS=([npm]=npm)
+
+# Prints the packages among "$@" that dpkg does not report as installed.
+oi_missing_packages() {
+    local pkg status
+    for pkg in "$@"; do
+        if [[ -n "${OI_PACKAGE_COMMANDS[$pkg]:-}" ]] && command -v "${OI_PACKAGE_COMMANDS[$pkg]}" >/dev/null; then
+            continue
+        fi
+        status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+        if [[ "$status" != "install ok installed" ]]; then
+            printf '%s\n' "$pkg"
+        fi
+    done
+}
+
+# Installs the packages among "$@" that are missing; does nothing (not even apt-get update) when
+# all are present. Needs root, or sudo without a password.
+oi_ensure_packages() {
+    local missing
+    mapfile -t missing < <(oi_missing_packages "$@")
+    if ((${#missing[@]} == 0)); then
+        return 0
+    fi
+
+    local sudo=()
+    if ((EUID != 0)); then
+        command -v sudo >/dev/null || oi_die "missing packages (${missing[*]}) and not root"
+        sudo=(sudo)
+    fi
+
+    oi_log "installing: ${missing[*]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+}
+
+# The build directory: OI_BUILD_DIR if set, else build/ at the root.
+oi_build_dir() { printf '%s\n' "${OI_BUILD_DIR:-$OI_ROOT/build}"; }
+
+# Prints a free TCP port on 127.0.0.1 (asks the kernel for port 0).
+oi_free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Waits up to $2 seconds (default 10) for a TCP listener on 127.0.0.1:$1.
+oi_wait_for_port() {
+    local port="$1" deadline=$((SECONDS + ${2:-10}))
+    until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.1
+    done
+}

