@@ -1,0 +1,306 @@
+#include "metrics/metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+
+namespace oi::metrics {
+
+namespace {
+
+constexpr std::string_view k_prefix = "oauth_injector_";
+constexpr std::string_view k_unknown_plugin = "unknown";
+constexpr std::string_view k_no_connection = "none";
+
+constexpr std::array<std::string_view, 3> k_cache_labels{"hit", "miss", "stale"};
+constexpr std::array<std::string_view, 4> k_refresh_labels{"success", "invalid_grant", "error",
+                                                           "skipped"};
+constexpr std::array<std::string_view, 6> k_store_labels{"load", "save", "remove",
+                                                         "ping", "lock", "state"};
+constexpr std::array<std::string_view, 3> k_listener_labels{"proxy", "public", "admin"};
+constexpr std::array<std::string_view, 2> k_reload_labels{"success", "failure"};
+constexpr std::array<std::string_view, 3> k_upstream_labels{"new", "reused", "failed"};
+
+// request_duration_seconds is labelled by the class of the outcome only, to keep it small.
+constexpr std::size_t k_class_forwarded = 0;
+constexpr std::size_t k_class_refused = 1;
+constexpr std::size_t k_class_client_error = 2;
+
+template <typename E, std::size_t N>
+std::string_view pick(const std::array<std::string_view, N>& labels, E e) noexcept
+{
+    const auto i = static_cast<std::size_t>(e);
+    return i < N ? labels[i] : std::string_view("invalid");
+}
+
+std::string full_name(std::string_view name)
+{
+    return std::string(k_prefix) + std::string(name);
+}
+
+prometheus::Family<prometheus::Counter>&
+counter_family(prometheus::Registry& r, std::string_view name, std::string_view help)
+{
+    return prometheus::BuildCounter().Name(full_name(name)).Help(std::string(help)).Register(r);
+}
+
+template <std::size_t N, typename Metric>
+void add_each(prometheus::Family<Metric>& family, std::string_view label_name,
+              const std::array<std::string_view, N>& values, std::array<Metric*, N>& out)
+{
+    for (std::size_t i = 0; i < N; ++i) {
+        out[i] = &family.Add({{std::string(label_name), std::string(values[i])}});
+    }
+}
+
+std::vector<std::string> as_strings(std::initializer_list<std::string_view> values)
+{
+    return {values.begin(), values.end()};
+}
+
+template <std::size_t N>
+std::vector<std::string> as_strings(const std::array<std::string_view, N>& a)
+{
+    return {a.begin(), a.end()};
+}
+
+template <typename Map> std::vector<std::string> keys_of(const Map& map)
+{
+    std::vector<std::string> keys;
+    keys.reserve(map.size());
+    for (const auto& [key, value] : map) {
+        keys.push_back(key);
+    }
+    return keys;
+}
+
+std::size_t find_sorted(const std::vector<std::string>& ids, std::string_view id) noexcept
+{
+    const auto it = std::lower_bound(
+        ids.begin(), ids.end(), id, [](const std::string& a, std::string_view b) { return a < b; });
+    return it != ids.end() && *it == id ? static_cast<std::size_t>(it - ids.begin()) : ids.size();
+}
+
+void bump(prometheus::Counter* c) noexcept
+{
+    if (c != nullptr) {
+        c->Increment();
+    }
+}
+
+} // namespace
+
+std::string_view label(cache_result r) noexcept
+{
+    return pick(k_cache_labels, r);
+}
+std::string_view label(refresh_result r) noexcept
+{
+    return pick(k_refresh_labels, r);
+}
+std::string_view label(store_op op) noexcept
+{
+    return pick(k_store_labels, op);
+}
+std::string_view label(listener l) noexcept
+{
+    return pick(k_listener_labels, l);
+}
+std::string_view label(reload_result r) noexcept
+{
+    return pick(k_reload_labels, r);
+}
+std::string_view label(upstream_connection r) noexcept
+{
+    return pick(k_upstream_labels, r);
+}
+
+std::string_view label(outcome o) noexcept
+{
+    if (o.index() == outcome::forwarded().index()) {
+        return "forwarded";
+    }
+    if (o.index() == outcome::client_error().index()) {
+        return "client_error";
+    }
+    return refusal_code(static_cast<refusal>(o.index() - 2));
+}
+
+metrics::metrics(const config::config& cfg)
+    : registry_(std::make_shared<prometheus::Registry>()), plugin_ids_(keys_of(cfg.plugins)),
+      connection_ids_(keys_of(cfg.connections)),
+      request_duration_(full_name("request_duration_seconds"),
+                        "Time from a proxy request's head to the end of its response",
+                        latency_buckets(), "outcome",
+                        as_strings({"forwarded", "refused", "client_error"})),
+      upstream_duration_(full_name("upstream_duration_seconds"),
+                         "Time from sending a request upstream to its response head",
+                         latency_buckets()),
+      store_duration_(full_name("store_duration_seconds"), "Round-trip time of store operations",
+                      store_buckets(), "operation", as_strings(k_store_labels))
+{
+    prometheus::Registry& r = *registry_;
+
+    // requests_total: one series per (plugin or unknown) x outcome.
+    auto& requests = counter_family(r, "requests_total", "Proxy requests by plugin and outcome");
+    requests_.reserve((plugin_ids_.size() + 1) * outcome::k_count);
+    for (std::size_t p = 0; p <= plugin_ids_.size(); ++p) {
+        const bool known = p < plugin_ids_.size();
+        const std::string plugin(known ? plugin_ids_[p] : std::string(k_unknown_plugin));
+        const std::string connection(known ? cfg.plugins.at(plugin).connection_id
+                                           : std::string(k_no_connection));
+        for (std::size_t o = 0; o < outcome::k_count; ++o) {
+            const std::string_view outcome_label =
+                o == 0 ? "forwarded"
+                       : (o == 1 ? "client_error" : refusal_code(static_cast<refusal>(o - 2)));
+            requests_.push_back(&requests.Add({{"plugin", plugin},
+                                               {"connection", connection},
+                                               {"outcome", std::string(outcome_label)}}));
+        }
+    }
+
+    // token_refresh_total: one series per connection x result.
+    auto& refresh = counter_family(r, "token_refresh_total", "Token refreshes by result");
+    for (const std::string& connection : connection_ids_) {
+        for (const std::string_view result : k_refresh_labels) {
+            refresh_.push_back(
+                &refresh.Add({{"connection", connection}, {"result", std::string(result)}}));
+        }
+    }
+
+    add_each(counter_family(r, "token_cache_lookups_total", "In-process grant cache lookups"),
+             "result", k_cache_labels, cache_);
+    add_each(counter_family(r, "store_errors_total", "Store operations that failed"), "operation",
+             k_store_labels, store_errors_);
+    add_each(prometheus::BuildGauge()
+                 .Name(full_name("active_connections"))
+                 .Help("Open client connections by listener")
+                 .Register(r),
+             "listener", k_listener_labels, active_);
+    certificates_ = &counter_family(r, "intercept_certificates_issued_total",
+                                    "Leaf certificates issued for intercepted CONNECT tunnels")
+                         .Add({});
+    add_each(counter_family(r, "config_reloads_total", "Configuration reloads by result"), "result",
+             k_reload_labels, reloads_);
+    add_each(counter_family(r, "upstream_connections_total",
+                            "Upstream connections: opened, taken from the pool, or failed"),
+             "result", k_upstream_labels, upstream_connections_);
+
+    std::array<std::string_view, k_refusal_count> codes{};
+    for (std::size_t i = 0; i < k_refusal_count; ++i) {
+        codes[i] = refusal_code(static_cast<refusal>(i));
+    }
+    add_each(counter_family(r, "refusals_total", "Responses the proxy made itself, by code"),
+             "code", codes, refusals_);
+}
+
+metrics::~metrics() = default;
+
+std::size_t metrics::plugin_index(std::string_view plugin_id) const noexcept
+{
+    return find_sorted(plugin_ids_, plugin_id);
+}
+
+std::size_t metrics::connection_index(std::string_view connection_id) const noexcept
+{
+    return find_sorted(connection_ids_, connection_id);
+}
+
+void metrics::request_done(std::size_t plugin, outcome o, double seconds) noexcept
+{
+    if (plugin > plugin_ids_.size() || o.index() >= outcome::k_count) {
+        return;
+    }
+    bump(requests_[plugin * outcome::k_count + o.index()]);
+
+    if (o.is_refusal()) {
+        bump(refusals_[o.index() - 2]);
+    }
+    const std::size_t cls = o.index() == outcome::forwarded().index() ? k_class_forwarded
+                            : o.is_refusal()                          ? k_class_refused
+                                                                      : k_class_client_error;
+    request_duration_.observe(cls, seconds);
+}
+
+void metrics::upstream_response(double seconds) noexcept
+{
+    upstream_duration_.observe(0, seconds);
+}
+
+void metrics::upstream_connection_used(upstream_connection r) noexcept
+{
+    const auto i = static_cast<std::size_t>(r);
+    bump(i < upstream_connections_.size() ? upstream_connections_[i] : nullptr);
+}
+
+void metrics::token_refresh(std::size_t connection, refresh_result r) noexcept
+{
+    const auto i = connection * k_refresh_labels.size() + static_cast<std::size_t>(r);
+    bump(connection < connection_ids_.size() && i < refresh_.size() ? refresh_[i] : nullptr);
+}
+
+void metrics::cache_lookup(cache_result r) noexcept
+{
+    const auto i = static_cast<std::size_t>(r);
+    bump(i < cache_.size() ? cache_[i] : nullptr);
+}
+
+void metrics::store_call(store_op op, double seconds) noexcept
+{
+    store_duration_.observe(static_cast<std::size_t>(op), seconds);
+}
+
+void metrics::store_error(store_op op) noexcept
+{
+    const auto i = static_cast<std::size_t>(op);
+    bump(i < store_errors_.size() ? store_errors_[i] : nullptr);
+}
+
+void metrics::connection_opened(listener l) noexcept
+{
+    const auto i = static_cast<std::size_t>(l);
+    if (i < active_.size()) {
+        active_[i]->Increment();
+    }
+}
+
+void metrics::connection_closed(listener l) noexcept
+{
+    const auto i = static_cast<std::size_t>(l);
+    if (i < active_.size()) {
+        active_[i]->Decrement();
+    }
+}
+
+void metrics::certificate_issued() noexcept
+{
+    bump(certificates_);
+}
+
+void metrics::config_reload(reload_result r) noexcept
+{
+    const auto i = static_cast<std::size_t>(r);
+    bump(i < reloads_.size() ? reloads_[i] : nullptr);
+}
+
+void metrics::refused(refusal r) noexcept
+{
+    const auto i = static_cast<std::size_t>(r);
+    bump(i < refusals_.size() ? refusals_[i] : nullptr);
+}
+
+std::string metrics::serialize() const
+{
+    std::vector<prometheus::MetricFamily> families = registry_->Collect();
+    for (const histogram_family* h : {&request_duration_, &upstream_duration_, &store_duration_}) {
+        for (prometheus::MetricFamily& f : h->Collect()) {
+            families.push_back(std::move(f));
+        }
+    }
+    return prometheus::TextSerializer().Serialize(families);
+}
+
+} // namespace oi::metrics

@@ -1,0 +1,145 @@
+#pragma once
+
+// The proxy's Prometheus metrics (SPEC.md "Metrics", prefix `oauth_injector_`).
+//
+// Ownership: one `metrics` per process, made by the server at start-up from the config and
+// shared by reference with every worker, listener and the admin API; it must outlive them.
+// Threads: every recording call is safe from any thread and never locks or allocates. All label
+// sets are resolved at construction (prometheus-cpp's Family::Add locks, so it is called only
+// there) into arrays indexed by plugin index, connection index or an enum. Label values come only
+// from the config and from the enums below, never from requests, so cardinality is bounded:
+// requests_total has (plugins + 1) x (2 + refusal codes) series.
+// Errors: none are reported; an index out of range (a programming error) is not counted.
+//
+// Families:
+//   requests_total{plugin,connection,outcome}   proxy requests; outcome is `forwarded`,
+//                                               `client_error` (the client went away) or a
+//                                               refusal code; plugin `unknown` (connection
+//                                               `none`) when there is no configured plugin
+//   request_duration_seconds{outcome}           histogram; outcome forwarded|refused|client_error
+//   upstream_duration_seconds                   histogram; until the upstream's response head
+//   token_refresh_total{connection,result}      success|invalid_grant|error|skipped
+//   token_cache_lookups_total{result}           hit|miss|stale
+//   store_errors_total{operation}               see store_op
+//   store_duration_seconds{operation}           histogram
+//   active_connections{listener}                gauge; proxy|public|admin
+//   intercept_certificates_issued_total
+//   config_reloads_total{result}                success|failure
+//   upstream_connections_total{result}          new|reused|failed
+//   refusals_total{code}                        every refusal made on any listener
+
+#include "common/refusal.hpp"
+#include "config/config.hpp"
+#include "metrics/histogram_family.hpp"
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace prometheus {
+class Counter;
+class Gauge;
+class Registry;
+} // namespace prometheus
+
+namespace oi::metrics {
+
+/// `refusal::unauthorized` is the last enumerator of oi::refusal; update with the enum.
+inline constexpr std::size_t k_refusal_count = static_cast<std::size_t>(refusal::unauthorized) + 1;
+
+/// The Content-Type of `serialize()`'s output (Prometheus text exposition format 0.0.4).
+inline constexpr std::string_view k_content_type = "text/plain; version=0.0.4; charset=utf-8";
+
+/// How a proxy request ended: forwarded, the client went away, or one of the refusals.
+class outcome {
+public:
+    static constexpr std::size_t k_count = 2 + k_refusal_count;
+
+    [[nodiscard]] static constexpr outcome forwarded() noexcept { return outcome(0); }
+    [[nodiscard]] static constexpr outcome client_error() noexcept { return outcome(1); }
+    constexpr outcome(refusal r) noexcept : index_(2 + static_cast<std::size_t>(r)) {}
+
+    [[nodiscard]] constexpr std::size_t index() const noexcept { return index_; }
+    [[nodiscard]] constexpr bool is_refusal() const noexcept { return index_ >= 2; }
+
+private:
+    explicit constexpr outcome(std::size_t index) noexcept : index_(index) {}
+    std::size_t index_;
+};
+
+enum class cache_result { hit, miss, stale };
+enum class refresh_result { success, invalid_grant, error, skipped };
+/// lock: the cross-replica refresh lock; state: OAuth state and PKCE records of /oauth/start.
+enum class store_op { load, save, remove, ping, lock, state };
+enum class listener { proxy, public_listener, admin };
+enum class reload_result { success, failure };
+enum class upstream_connection { new_connection, reused, failed };
+
+[[nodiscard]] std::string_view label(cache_result r) noexcept;
+[[nodiscard]] std::string_view label(refresh_result r) noexcept;
+[[nodiscard]] std::string_view label(store_op op) noexcept;
+[[nodiscard]] std::string_view label(listener l) noexcept;
+[[nodiscard]] std::string_view label(reload_result r) noexcept;
+[[nodiscard]] std::string_view label(upstream_connection r) noexcept;
+[[nodiscard]] std::string_view label(outcome o) noexcept;
+
+class metrics {
+public:
+    explicit metrics(const config::config& cfg);
+    ~metrics();
+    metrics(const metrics&) = delete;
+    metrics& operator=(const metrics&) = delete;
+
+    // ---- index lookups: once per request, read-only, no lock ----
+
+    /// The plugin's index, or `unknown_plugin()` when the id is not in the config.
+    [[nodiscard]] std::size_t plugin_index(std::string_view plugin_id) const noexcept;
+    [[nodiscard]] std::size_t unknown_plugin() const noexcept { return plugin_ids_.size(); }
+    /// The connection's index, or `connection_count()` when the id is not in the config.
+    [[nodiscard]] std::size_t connection_index(std::string_view connection_id) const noexcept;
+    [[nodiscard]] std::size_t connection_count() const noexcept { return connection_ids_.size(); }
+
+    // ---- recording: any thread, never locks or allocates ----
+
+    /// One proxy request has ended. A refusal outcome also counts in refusals_total.
+    void request_done(std::size_t plugin, outcome o, double seconds) noexcept;
+    void upstream_response(double seconds) noexcept;
+    void upstream_connection_used(upstream_connection r) noexcept;
+    void token_refresh(std::size_t connection, refresh_result r) noexcept;
+    void cache_lookup(cache_result r) noexcept;
+    void store_call(store_op op, double seconds) noexcept;
+    void store_error(store_op op) noexcept;
+    void connection_opened(listener l) noexcept;
+    void connection_closed(listener l) noexcept;
+    void certificate_issued() noexcept;
+    void config_reload(reload_result r) noexcept;
+    /// A refusal made outside the proxy request path (admin or public listener).
+    void refused(refusal r) noexcept;
+
+    /// The Prometheus text exposition of every family (for GET /metrics).
+    [[nodiscard]] std::string serialize() const;
+
+private:
+    std::shared_ptr<prometheus::Registry> registry_;
+    std::vector<std::string> plugin_ids_;     // sorted (config::plugins is a std::map)
+    std::vector<std::string> connection_ids_; // sorted
+
+    std::vector<prometheus::Counter*> requests_; // [plugin * outcome::k_count + outcome]
+    std::vector<prometheus::Counter*> refresh_;  // [connection * 4 + result]
+    std::array<prometheus::Counter*, 3> cache_{};
+    std::array<prometheus::Counter*, 6> store_errors_{};
+    std::array<prometheus::Gauge*, 3> active_{};
+    prometheus::Counter* certificates_ = nullptr;
+    std::array<prometheus::Counter*, 2> reloads_{};
+    std::array<prometheus::Counter*, 3> upstream_connections_{};
+    std::array<prometheus::Counter*, k_refusal_count> refusals_{};
+
+    histogram_family request_duration_;
+    histogram_family upstream_duration_;
+    histogram_family store_duration_;
+};
+
+} // namespace oi::metrics
