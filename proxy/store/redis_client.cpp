@@ -451,12 +451,4 @@ asio::awaitable<result<redis_reply>> redis_client::command(std::span<const std::
     co_return co_await self->execute(args, self->options_.command_timeout, false);
 }
 
-asio::awaitable<result<redis_reply>>
-redis_client::command(std::initializer_list<std::string_view> args)
-{
-    const auto self = impl_;
-    co_return co_await self->execute(std::span(args.begin(), args.size()),
-                                     self->options_.command_timeout, false);
-}
-
 } // namespace oi::store

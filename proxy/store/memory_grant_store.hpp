@@ -1,0 +1,47 @@
+#pragma once
+
+// An in-process grant store for tests and demos (`store: { memory: {} }`): grants live in one
+// process-wide map, unencrypted, and are lost on exit. Every worker's memory_grant_store shares
+// one memory_grant_backend.
+//
+// Ownership and threads: the backend is shared (shared_ptr) by the factory and every worker's
+// store; its mutex makes it safe from any thread. The store's coroutines complete without
+// suspending. Errors: none; `ping` always succeeds.
+
+#include "store/grant_store.hpp"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace oi::store {
+
+class memory_grant_backend {
+public:
+    [[nodiscard]] std::optional<grant> find(const grant_key& key) const;
+    void put(const grant_key& key, const grant& value);
+    bool erase(const grant_key& key);
+    [[nodiscard]] std::size_t size() const;
+
+private:
+    mutable std::mutex mutex_;
+    std::map<std::pair<std::string, std::string>, grant> grants_;
+};
+
+class memory_grant_store final : public grant_store {
+public:
+    explicit memory_grant_store(std::shared_ptr<memory_grant_backend> backend);
+
+    boost::asio::awaitable<result<std::optional<grant>>> load(const grant_key& key) override;
+    boost::asio::awaitable<result<void>> save(const grant_key& key, const grant& value) override;
+    boost::asio::awaitable<result<bool>> remove(const grant_key& key) override;
+    boost::asio::awaitable<result<void>> ping() override;
+
+private:
+    std::shared_ptr<memory_grant_backend> backend_;
+};
+
+} // namespace oi::store
