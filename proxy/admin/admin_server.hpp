@@ -1,0 +1,56 @@
+#pragma once
+
+// The admin listener (`listen.admin`): accepts HTTP/1.1 connections and answers them with
+// `handle` (router.hpp). Not on the request path: one worker is enough.
+//
+// Ownership: made by the server at start-up. The io_context, config, store, metrics and hooks
+// must outlive every run of the io_context after `start` (sessions keep running until they end
+// or `stop` cancels them). The store must be an instance made for this io_context.
+// Threads: every session and the accept loop run on the given io_context; `stop` may be called
+// from any thread (it posts to the io_context).
+// Limits: request head 16 KiB (431), body 64 KiB (413), 10 s to read each request including the
+// wait for the next one on a kept-alive connection, 10 s to write each response.
+// Errors: `listen` returns the bind error; accept errors are logged and retried after a pause;
+// each request logs one `admin_request` event (method, route template, status, duration), never
+// the path or the Authorization header.
+
+#include "admin/router.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <cstdint>
+#include <memory>
+
+namespace oi::admin {
+
+inline constexpr std::size_t k_max_head_bytes = 16 * 1024;
+inline constexpr std::size_t k_max_body_bytes = 64 * 1024;
+inline constexpr std::chrono::seconds k_io_timeout{10};
+
+class admin_server {
+public:
+    admin_server(boost::asio::io_context& ioc, const config::config& cfg, store::grant_store& store,
+                 metrics::metrics& metrics, admin_hooks hooks);
+    ~admin_server();
+    admin_server(const admin_server&) = delete;
+    admin_server& operator=(const admin_server&) = delete;
+
+    /// Binds `cfg.listen.admin` (port 0: any free port). Fails when the section is absent or the
+    /// address cannot be bound.
+    [[nodiscard]] boost::system::error_code listen();
+    /// The bound port, after a successful `listen`.
+    [[nodiscard]] std::uint16_t port() const;
+
+    /// Starts accepting on the io_context.
+    void start();
+    /// Closes the listener and every open admin connection.
+    void stop();
+
+    struct state; // the implementation's shared state, defined in admin_server.cpp
+
+private:
+    std::shared_ptr<state> state_;
+};
+
+} // namespace oi::admin

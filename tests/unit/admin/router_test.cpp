@@ -1,0 +1,354 @@
+#include "admin/router.hpp"
+
+#include "common/log.hpp"
+#include "unit/admin/fake_grant_store.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+#include <catch2/catch.hpp>
+
+namespace http = boost::beast::http;
+
+namespace {
+
+constexpr const char* k_admin_token = "admintok-7f3a9c";
+constexpr const char* k_client_secret = "client-secret-51b2";
+constexpr const char* k_access_token = "ya29.access-token-c0ffee";
+
+oi::config::config admin_config()
+{
+    oi::config::config cfg;
+    cfg.admin_token = oi::secret(k_admin_token);
+
+    oi::config::connection google;
+    google.id = "google";
+    google.preset = "google";
+    google.authorization_url = "https://accounts.google.com/o/oauth2/v2/auth";
+    google.token_url = "https://oauth2.googleapis.com/token";
+    google.client_id = "client-id";
+    google.client_secret = oi::secret(k_client_secret);
+    google.scopes = {"openid", "email"};
+    google.allowed_hosts = {"www.googleapis.com"};
+    cfg.connections["google"] = google;
+    cfg.plugins["google-calendar"] = {"google-calendar", "google"};
+    cfg.plugins["google-mail"] = {"google-mail", "google"};
+    return cfg;
+}
+
+// Everything one request needs, built fresh per test.
+struct fixture {
+    oi::config::config cfg = admin_config();
+    oi::test::fake_grant_store store;
+    oi::metrics::metrics metrics{cfg};
+    std::vector<std::string> changed; // "connection/user" per grant_changed call
+    oi::admin::admin_hooks hooks{
+        [this](const oi::store::grant_key& k) { changed.push_back(k.connection + "/" + k.user); },
+        {}};
+    oi::admin::admin_context ctx{cfg, store, metrics, hooks, std::chrono::milliseconds(50)};
+
+    oi::admin::handled run(http::verb method, std::string target, std::string body = {},
+                           const char* token = k_admin_token)
+    {
+        oi::admin::request req{method, target, 11};
+        if (token != nullptr) {
+            req.set(http::field::authorization, std::string("Bearer ") + token);
+        }
+        req.body() = std::move(body);
+        req.prepare_payload();
+
+        boost::asio::io_context ioc;
+        std::optional<oi::admin::handled> out;
+        boost::asio::co_spawn(ioc, oi::admin::handle(req, ctx),
+                              [&](std::exception_ptr e, oi::admin::handled h) {
+                                  if (e) {
+                                      std::rethrow_exception(e);
+                                  }
+                                  out = std::move(h);
+                                  ioc.stop(); // a hung ping may still be pending
+                              });
+        ioc.run();
+        REQUIRE(out.has_value());
+        return std::move(*out);
+    }
+};
+
+boost::json::value body_of(const oi::admin::handled& h)
+{
+    return boost::json::parse(h.res.body());
+}
+
+std::string error_of(const oi::admin::handled& h)
+{
+    return std::string(h.res["X-OAuth-Injector-Error"]);
+}
+
+} // namespace
+
+TEST_CASE("healthz answers ok without a token", "[admin]")
+{
+    fixture f;
+
+    const auto h = f.run(http::verb::get, "/healthz", {}, nullptr);
+
+    CHECK(h.res.result_int() == 200);
+    CHECK(h.res.body() == R"({"status":"ok"})");
+    CHECK(h.route == "/healthz");
+}
+
+TEST_CASE("readyz is ready when the store answers a ping", "[admin]")
+{
+    fixture f;
+
+    const auto h = f.run(http::verb::get, "/readyz", {}, nullptr);
+
+    CHECK(h.res.result_int() == 200);
+}
+
+TEST_CASE("readyz is not ready when the store fails or does not answer in time", "[admin]")
+{
+    fixture f;
+    SECTION("failing")
+    {
+        f.store.fail = true;
+    }
+    SECTION("hanging")
+    {
+        f.store.hang_ping = true;
+    }
+
+    const auto h = f.run(http::verb::get, "/readyz", {}, nullptr);
+
+    CHECK(h.res.result_int() == 503);
+    CHECK(h.res.body() == R"({"status":"not_ready","store":"unavailable"})");
+    CHECK(f.metrics.serialize().find(R"(store_errors_total{operation="ping"} 1)") !=
+          std::string::npos);
+}
+
+TEST_CASE("readyz is not ready when the server's extra condition fails", "[admin]")
+{
+    fixture f;
+    f.hooks.ready_extra = [] { return false; };
+
+    const auto h = f.run(http::verb::get, "/readyz", {}, nullptr);
+
+    CHECK(h.res.result_int() == 503);
+}
+
+TEST_CASE("metrics answer in the Prometheus text format without a token", "[admin]")
+{
+    fixture f;
+
+    const auto h = f.run(http::verb::get, "/metrics", {}, nullptr);
+
+    CHECK(h.res.result_int() == 200);
+    CHECK(h.res[http::field::content_type] == "text/plain; version=0.0.4; charset=utf-8");
+    CHECK(h.res.body().find("# TYPE oauth_injector_requests_total counter") != std::string::npos);
+}
+
+TEST_CASE("v1 routes refuse a missing, wrong or malformed bearer token", "[admin]")
+{
+    fixture f;
+    oi::admin::request req{http::verb::get, "/v1/connections", 11};
+
+    const auto missing = f.run(http::verb::get, "/v1/connections", {}, nullptr);
+    const auto wrong = f.run(http::verb::get, "/v1/connections", {}, "admintok-7f3a9d");
+    const auto prefix = f.run(http::verb::get, "/v1/connections", {}, "admintok");
+    const auto unknown_connection =
+        f.run(http::verb::get, "/v1/connections/nope/grants/u", {}, nullptr);
+
+    for (const auto* h : {&missing, &wrong, &prefix, &unknown_connection}) {
+        CHECK(h->res.result_int() == 401);
+        CHECK(error_of(*h) == "unauthorized");
+        CHECK(body_of(*h).at("error").as_string() == "unauthorized");
+        CHECK(h->res[http::field::www_authenticate].starts_with("Bearer"));
+    }
+    CHECK(f.metrics.serialize().find(R"(refusals_total{code="unauthorized"} 4)") !=
+          std::string::npos);
+}
+
+TEST_CASE("an unset admin token disables the v1 routes", "[admin]")
+{
+    fixture f;
+    f.cfg.admin_token = oi::secret();
+
+    const auto h = f.run(http::verb::get, "/v1/connections", {}, "");
+
+    CHECK(h.res.result_int() == 401);
+}
+
+TEST_CASE("the bearer scheme is matched without regard to case", "[admin]")
+{
+    fixture f;
+    oi::admin::request req{http::verb::get, "/v1/connections", 11};
+    req.set(http::field::authorization, std::string("bEaReR ") + k_admin_token);
+
+    boost::asio::io_context ioc;
+    std::optional<oi::admin::handled> out;
+    boost::asio::co_spawn(ioc, oi::admin::handle(req, f.ctx),
+                          [&](std::exception_ptr, oi::admin::handled h) { out = std::move(h); });
+    ioc.run();
+
+    REQUIRE(out.has_value());
+    CHECK(out->res.result_int() == 200);
+}
+
+TEST_CASE("connections are listed with their plugins and without secrets", "[admin]")
+{
+    fixture f;
+
+    const auto h = f.run(http::verb::get, "/v1/connections");
+
+    REQUIRE(h.res.result_int() == 200);
+    const auto list = body_of(h).at("connections").as_array();
+    REQUIRE(list.size() == 1);
+    const auto& google = list[0].as_object();
+    CHECK(google.at("id").as_string() == "google");
+    CHECK(google.at("token_url").as_string() == "https://oauth2.googleapis.com/token");
+    CHECK(google.at("revocation_url").is_null());
+    CHECK(google.at("on_missing_token").as_string() == "empty");
+    CHECK(google.at("plugins").as_array().size() == 2);
+    CHECK(google.at("scopes").as_array().size() == 2);
+    CHECK_FALSE(google.contains("client_secret"));
+    CHECK(h.res.body().find(k_client_secret) == std::string::npos);
+}
+
+TEST_CASE("a grant that was never stored reads as not connected", "[admin]")
+{
+    fixture f;
+
+    const auto h = f.run(http::verb::get, "/v1/connections/google/grants/alice");
+
+    REQUIRE(h.res.result_int() == 200);
+    CHECK(h.res.body() ==
+          R"({"connected":false,"expires_at":null,"scopes":[],"needs_reauth":false})");
+    CHECK(h.route == "/v1/connections/{c}/grants/{user}");
+}
+
+TEST_CASE("an imported grant is stored, versioned and announced", "[admin]")
+{
+    fixture f;
+    const std::string body = std::string(R"({"access_token":")") + k_access_token +
+                             R"(","refresh_token":"r-1","expires_at":"2030-01-02T03:04:05Z"})";
+    const oi::log::capture logs;
+
+    const auto first = f.run(http::verb::put, "/v1/connections/google/grants/alice", body);
+    const auto second = f.run(http::verb::put, "/v1/connections/google/grants/alice", body);
+
+    REQUIRE(first.res.result_int() == 200);
+    CHECK(first.res.body() == R"({"connected":true,"expires_at":"2030-01-02T03:04:05Z",)"
+                              R"("scopes":["openid","email"],"needs_reauth":false})");
+    const oi::store::grant& stored = f.store.grants.at({"google", "alice"});
+    CHECK(stored.access_token.reveal() == k_access_token);
+    CHECK(stored.refresh_token.reveal() == "r-1");
+    CHECK(stored.version == 2);
+    CHECK(f.changed == std::vector<std::string>{"google/alice", "google/alice"});
+    CHECK(second.res.body().find(k_access_token) == std::string::npos);
+    CHECK_FALSE(logs.contains(k_access_token));
+}
+
+TEST_CASE("an import with expires_in counts from now and keeps the given scope", "[admin]")
+{
+    fixture f;
+    const auto before = oi::store::clock::now();
+
+    const auto h = f.run(http::verb::put, "/v1/connections/google/grants/bob",
+                         R"({"access_token":"t","expires_in":3600,"scope":"a b"})");
+
+    REQUIRE(h.res.result_int() == 200);
+    const oi::store::grant& stored = f.store.grants.at({"google", "bob"});
+    CHECK(stored.expires_at >=
+          std::chrono::floor<std::chrono::seconds>(before) + std::chrono::seconds(3600));
+    CHECK(stored.expires_at <= oi::store::clock::now() + std::chrono::seconds(3600));
+    CHECK(stored.scope == "a b");
+    CHECK(body_of(h).at("scopes").as_array().size() == 2);
+}
+
+TEST_CASE("an import body that is not acceptable is refused as a bad request", "[admin]")
+{
+    fixture f;
+    const char* body = GENERATE(
+        R"({"access_token":)", R"([1,2])", R"({})", R"({"access_token":""})",
+        R"({"access_token":5})", R"({"access_token":"t","expires_in":10,"expires_at":20})",
+        R"({"access_token":"t","expires_at":"tomorrow"})",
+        R"({"access_token":"t","expires_in":-1})", R"({"access_token":"t","refresh_token":7})");
+
+    const auto h = f.run(http::verb::put, "/v1/connections/google/grants/alice", body);
+
+    CHECK(h.res.result_int() == 400);
+    CHECK(error_of(h) == "bad_request");
+    CHECK(f.store.saves == 0);
+    CHECK(f.changed.empty());
+}
+
+TEST_CASE("a grant for an unknown connection is not found", "[admin]")
+{
+    fixture f;
+
+    const auto h = f.run(http::verb::get, "/v1/connections/dropbox/grants/alice");
+
+    CHECK(h.res.result_int() == 404);
+    CHECK(error_of(h) == "not_found");
+}
+
+TEST_CASE("user ids in the path are percent-decoded", "[admin]")
+{
+    fixture f;
+
+    const auto h = f.run(http::verb::put, "/v1/connections/google/grants/alice%40example.com%2Fx",
+                         R"({"access_token":"t"})");
+
+    REQUIRE(h.res.result_int() == 200);
+    CHECK(f.store.grants.count({"google", "alice@example.com/x"}) == 1);
+    CHECK(f.changed == std::vector<std::string>{"google/alice@example.com/x"});
+}
+
+TEST_CASE("user ids with control characters are refused", "[admin]")
+{
+    fixture f;
+
+    const auto h = f.run(http::verb::get, "/v1/connections/google/grants/a%0Ab");
+
+    CHECK(h.res.result_int() == 400);
+}
+
+TEST_CASE("deleting a grant removes it and announces the change", "[admin]")
+{
+    fixture f;
+    f.store.grants[{"google", "alice"}] = oi::store::grant{};
+
+    const auto h = f.run(http::verb::delete_, "/v1/connections/google/grants/alice");
+
+    CHECK(h.res.result_int() == 200);
+    CHECK(body_of(h).at("removed").as_bool());
+    CHECK(f.store.grants.empty());
+    CHECK(f.changed == std::vector<std::string>{"google/alice"});
+}
+
+TEST_CASE("a store failure answers store_unavailable", "[admin]")
+{
+    fixture f;
+    f.store.fail = true;
+    const auto method = GENERATE(http::verb::get, http::verb::put, http::verb::delete_);
+
+    const auto h = f.run(method, "/v1/connections/google/grants/alice", R"({"access_token":"t"})");
+
+    CHECK(h.res.result_int() == 503);
+    CHECK(error_of(h) == "store_unavailable");
+    CHECK(f.changed.empty());
+}
+
+TEST_CASE("unknown routes are not found and wrong methods are not allowed", "[admin]")
+{
+    fixture f;
+
+    const auto unknown = f.run(http::verb::get, "/v2/things");
+    const auto post = f.run(http::verb::post, "/v1/connections/google/grants/alice");
+    const auto put_health = f.run(http::verb::put, "/healthz");
+
+    CHECK(unknown.res.result_int() == 404);
+    CHECK(unknown.route == "other");
+    CHECK(post.res.result_int() == 405);
+    CHECK(post.res[http::field::allow] == "GET, PUT, DELETE");
+    CHECK(put_health.res.result_int() == 405);
+}
