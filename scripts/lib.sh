@@ -11,7 +11,7 @@ OI_DEBIAN_PACKAGES=(
     curl python3 python3-requests nodejs npm openssl clang-format
 )
 
-OI_BENCH_PACKAGES=(wrk nginx-light haproxy)
+OI_BENCH_PACKAGES=(wrk nginx haproxy)
 
 OI_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
