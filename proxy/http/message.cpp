@@ -28,13 +28,7 @@ public:
                              ? std::memchr(window_.data() + pos_, '\n', window_.size() - pos_)
                              : nullptr;
         if (lf == nullptr) {
-            // The head must end within the limit: once more bytes than that have arrived without
-            // an end, waiting for more cannot help.
-            if (data_.size() > window_.size()) {
-                return fail(parse_status::too_large, "header section exceeds the size limit");
-            }
-            result_.status = parse_status::incomplete;
-            return false;
+            return need_more();
         }
 
         // RFC 9112 section 2.2: lines end in CRLF; a bare LF is refused rather than tolerated,
@@ -47,6 +41,21 @@ public:
         pos_ = lf_pos + 1;
         return true;
     }
+
+    /// The head goes on past the bytes received: incomplete, or too_large once more bytes than
+    /// the limit have arrived (waiting for more cannot help then). Returns false.
+    bool need_more() noexcept
+    {
+        if (data_.size() > window_.size()) {
+            return fail(parse_status::too_large, "header section exceeds the size limit");
+        }
+        result_.status = parse_status::incomplete;
+        return false;
+    }
+
+    [[nodiscard]] std::string_view window() const noexcept { return window_; }
+    [[nodiscard]] std::size_t pos() const noexcept { return pos_; }
+    void advance_to(std::size_t pos) noexcept { pos_ = pos; }
 
     bool fail(parse_status status, const char* error) noexcept
     {
@@ -84,51 +93,98 @@ int parse_version(std::string_view text) noexcept
     return -1;
 }
 
+/// Finds the CR that ends the field value starting at `pos`, checking every byte on the way:
+/// field-value = *( VCHAR / obs-text / SP / HTAB ) (RFC 9110 section 5.5). NUL, the other controls
+/// and DEL are refused, never replaced; so are a CR not followed by LF and a bare LF.
+bool find_value_end(line_reader& reader, std::size_t pos, std::size_t& end)
+{
+    const std::string_view w = reader.window();
+    for (;;) {
+        pos = detail::skip_plain_field_text(w, pos);
+        if (pos == w.size()) {
+            return reader.need_more();
+        }
+        switch (w[pos]) {
+        case '\t':
+            ++pos;
+            continue;
+        case '\r':
+            if (pos + 1 == w.size()) {
+                return reader.need_more();
+            }
+            if (w[pos + 1] != '\n') {
+                return reader.fail(parse_status::invalid, "bare CR in header section");
+            }
+            end = pos;
+            return true;
+        case '\n':
+            return reader.fail(parse_status::invalid, "bare LF in header section");
+        default:
+            return reader.fail(parse_status::invalid, "invalid character in a field value");
+        }
+    }
+}
+
 /// Reads field lines up to and including the empty line that ends the head (RFC 9112 section 5),
-/// appending to `fields` and feeding `framing`. False when the reader stopped (see its result).
+/// appending to `fields` and feeding `framing`. One pass over the bytes, without a separate
+/// search for line ends. False when the reader stopped (see its result).
 bool read_fields(line_reader& reader, std::vector<header_field>& fields,
                  detail::framing_fields& framing)
 {
-    std::string_view line;
-    while (reader.next(line)) {
-        if (line.empty()) {
+    const std::string_view w = reader.window();
+    std::size_t pos = reader.pos();
+    for (;;) {
+        if (pos == w.size()) {
+            return reader.need_more();
+        }
+
+        // The empty line: the end of the head.
+        if (w[pos] == '\r') {
+            if (pos + 1 == w.size()) {
+                return reader.need_more();
+            }
+            if (w[pos + 1] != '\n') {
+                return reader.fail(parse_status::invalid, "bare CR in header section");
+            }
+            reader.advance_to(pos + 2);
             return true;
         }
 
         // A line starting with whitespace is obs-fold (RFC 9112 section 5.2), or whitespace
         // between the start-line and the first field (section 2.2): both are refused.
-        if (detail::is_ows(line.front())) {
+        if (detail::is_ows(w[pos])) {
             return reader.fail(parse_status::invalid, "obs-fold or leading whitespace in a field");
         }
 
         // field-name = token, immediately followed by ":" (section 5.1: no whitespace before it).
-        std::size_t i = 0;
-        while (i < line.size() && is(k_tchar, line[i])) {
-            ++i;
+        const std::size_t name_begin = pos;
+        while (pos < w.size() && is(k_tchar, w[pos])) {
+            ++pos;
         }
-        if (i == line.size() || line[i] != ':') {
-            const bool space = i < line.size() && detail::is_ows(line[i]);
-            return reader.fail(parse_status::invalid,
-                               space ? "whitespace before colon in a field" : "invalid field name");
+        if (pos == w.size()) {
+            return reader.need_more();
         }
-        if (i == 0) {
+        if (w[pos] != ':') {
+            return reader.fail(parse_status::invalid, detail::is_ows(w[pos])
+                                                          ? "whitespace before colon in a field"
+                                                          : "invalid field name");
+        }
+        if (pos == name_begin) {
             return reader.fail(parse_status::invalid, "empty field name");
         }
 
-        // field-value = *( VCHAR / obs-text / SP / HTAB ) (RFC 9110 section 5.5): NUL, CR and the
-        // other controls are refused, never replaced.
-        const std::string_view raw = line.substr(i + 1);
-        if (!detail::all_of(k_field_value, raw)) {
-            return reader.fail(parse_status::invalid, "invalid character in a field value");
+        std::size_t value_end = 0;
+        if (!find_value_end(reader, pos + 1, value_end)) {
+            return false;
         }
-
-        const header_field& field =
-            fields.emplace_back(header_field{line.substr(0, i), detail::trim_ows(raw)});
+        const header_field& field = fields.emplace_back(
+            header_field{w.substr(name_begin, pos - name_begin),
+                         detail::trim_ows(w.substr(pos + 1, value_end - pos - 1))});
         if (const char* error = framing.observe(field)) {
             return reader.fail(parse_status::invalid, error);
         }
+        pos = value_end + 2;
     }
-    return false;
 }
 
 /// Connection persistence (RFC 9112 section 9.3): HTTP/1.1 unless "close"; HTTP/1.0 only with

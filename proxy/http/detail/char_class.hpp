@@ -5,7 +5,9 @@
 // that need the same classes; stateless, usable from any thread.
 
 #include <array>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace oi::http::detail {
@@ -98,6 +100,32 @@ inline constexpr char_table k_qdtext = [] {
         }
     }
     return true;
+}
+
+/// The first position at or after `pos` whose byte is not VCHAR, obs-text or SP: that is, HTAB,
+/// CR, LF, another control, DEL, or s.size(). Field values are most of a head's bytes, so this
+/// looks at eight of them at a time: a byte below 0x20 or equal to 0x7f sets its high bit in
+/// `mask`, and the lowest set bit is exact (borrows only make later bytes look special).
+[[nodiscard]] inline std::size_t skip_plain_field_text(std::string_view s, std::size_t pos) noexcept
+{
+    if constexpr (std::endian::native == std::endian::little) {
+        constexpr std::uint64_t k_ones = 0x0101010101010101ULL;
+        constexpr std::uint64_t k_highs = 0x8080808080808080ULL;
+        for (; pos + 8 <= s.size(); pos += 8) {
+            std::uint64_t word = 0;
+            std::memcpy(&word, s.data() + pos, 8);
+            const std::uint64_t below_space = (word - k_ones * 0x20) & ~word & k_highs;
+            const std::uint64_t del = word ^ (k_ones * 0x7f);
+            const std::uint64_t is_del = (del - k_ones) & ~del & k_highs;
+            if (const std::uint64_t mask = below_space | is_del; mask != 0) {
+                return pos + static_cast<std::size_t>(std::countr_zero(mask)) / 8;
+            }
+        }
+    }
+    while (pos < s.size() && s[pos] != '\t' && is(k_field_value, s[pos])) {
+        ++pos;
+    }
+    return pos;
 }
 
 } // namespace oi::http::detail

@@ -390,3 +390,24 @@ TEST_CASE("iequals compares ASCII case-insensitively", "[http]")
     CHECK_FALSE(oi::http::iequals("a", "b"));
     CHECK_FALSE(oi::http::iequals("\xc3", "\xe3"));
 }
+
+TEST_CASE("every control byte at every position of a long value is refused", "[http]")
+{
+    const std::string prefix = "GET / HTTP/1.1\r\nHost: a\r\nX-Long: ";
+    const std::string value = "abcdefghijklmnopqrstuvwx\x80\xff yz";
+    oi::http::request_head head;
+
+    for (std::size_t at = 0; at <= value.size(); ++at) {
+        for (int byte = 0; byte < 256; ++byte) {
+            const bool allowed = byte == '\t' || (byte >= 0x20 && byte != 0x7f);
+            std::string text = prefix + value;
+            text.insert(prefix.size() + at, 1, static_cast<char>(byte));
+            text += "\r\n\r\n";
+
+            const auto result = parse_request(text, head);
+
+            INFO("byte " << byte << " at " << at);
+            REQUIRE(result.status == (allowed ? parse_status::complete : parse_status::invalid));
+        }
+    }
+}
