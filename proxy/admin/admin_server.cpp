@@ -17,6 +17,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <array>
 #include <optional>
 #include <set>
 
@@ -31,6 +32,8 @@ using asio::ip::tcp;
 using boost::system::error_code;
 
 constexpr auto k_accept_retry_delay = std::chrono::milliseconds(100);
+constexpr auto k_linger_timeout = std::chrono::seconds(2);
+constexpr std::size_t k_linger_max_bytes = 1024 * 1024;
 constexpr auto k_use = asio::as_tuple(asio::use_awaitable);
 
 // Which refusal, if any, answers a failed read. Connection-level endings (EOF, reset, timeout,
@@ -102,6 +105,22 @@ namespace {
 
 using state_ptr = std::shared_ptr<admin_server::state>;
 
+// After refusing a request that was not read whole, reads and drops what the client is still
+// sending (bounded in time and bytes) before closing: closing with unread input makes the
+// kernel send a reset, which can destroy the refusal before the client reads it.
+awaitable<void> lingering_close(beast::tcp_stream& stream)
+{
+    error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.expires_after(k_linger_timeout);
+    std::array<char, 4096> discard{};
+    for (std::size_t total = 0; !ec && total < k_linger_max_bytes;) {
+        std::size_t n = 0;
+        std::tie(ec, n) = co_await stream.async_read_some(asio::buffer(discard), k_use);
+        total += n;
+    }
+}
+
 awaitable<void> session(state_ptr st, tcp::socket socket)
 {
     beast::tcp_stream stream(std::move(socket));
@@ -127,7 +146,10 @@ awaitable<void> session(state_ptr st, tcp::socket socket)
         stream.expires_after(k_io_timeout);
         auto [ec, n] = co_await beast::http::async_read_header(stream, buffer, parser, k_use);
         const auto start = std::chrono::steady_clock::now();
-        if (!ec && beast::iequals(parser.get()[beast::http::field::expect], "100-continue")) {
+        // RFC 9110 section 10.1.1: no 100 Continue for a body that will be refused anyway.
+        const bool body_fits =
+            !ec && (!parser.content_length() || *parser.content_length() <= k_max_body_bytes);
+        if (body_fits && beast::iequals(parser.get()[beast::http::field::expect], "100-continue")) {
             beast::http::response<beast::http::empty_body> cont{beast::http::status::continue_, 11};
             std::tie(ec, n) = co_await beast::http::async_write(stream, cont, k_use);
         }
@@ -143,8 +165,11 @@ awaitable<void> session(state_ptr st, tcp::socket socket)
                 st->metrics.refused(*r);
                 response res = error_response(*r, "the request could not be read", 11, false);
                 stream.expires_after(k_io_timeout);
-                co_await beast::http::async_write(stream, res, k_use);
+                auto [wec, wn] = co_await beast::http::async_write(stream, res, k_use);
                 log_request(request_id, "-", "other", res.result_int(), start);
+                if (!wec) {
+                    co_await lingering_close(stream);
+                }
             }
             break;
         }
