@@ -3,6 +3,7 @@
 #include "http/detail/char_class.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 
 namespace oi::http {
@@ -280,10 +281,11 @@ void append_chunk(std::string& out, std::string_view payload)
     if (payload.empty()) {
         return;
     }
-    char size[2 * sizeof(std::size_t)];
-    const auto [end, ec] = std::to_chars(size, size + sizeof(size), payload.size(), 16);
+    std::array<char, 2 * sizeof(std::size_t)> size{};
+    const auto [end, ec] =
+        std::to_chars(size.data(), size.data() + size.size(), payload.size(), 16);
     (void)ec; // cannot fail: the buffer holds any size_t in hex
-    out.append(size, end);
+    out.append(size.data(), end);
     out.append("\r\n");
     out.append(payload);
     out.append("\r\n");

@@ -17,6 +17,8 @@ namespace oi::http {
 
 class chunked_decoder {
 public:
+    static constexpr std::size_t k_default_max_overhead = std::size_t{16} * 1024;
+
     struct step {
         std::size_t consumed = 0; // bytes of the input used by this call
         std::string_view data;    // payload: a subrange of the input, possibly empty
@@ -26,7 +28,7 @@ public:
 
     /// `max_overhead_bytes` bounds one chunk-size line (extensions and CRLF included) and, apart,
     /// the whole trailer section: a peer cannot make the proxy read framing forever.
-    explicit chunked_decoder(std::size_t max_overhead_bytes = 16 * 1024) noexcept;
+    explicit chunked_decoder(std::size_t max_overhead_bytes = k_default_max_overhead) noexcept;
 
     /// Consumes a prefix of `in`; the input may be split at any byte. Call again with the rest
     /// until all of it is consumed, or `done`, or `error`. Bytes after the end of the body (a
