@@ -9,7 +9,10 @@
 // connections. Responses are written byte for byte as the handler asks, so tests control framing,
 // write boundaries and even malformed output. Set-up failures throw; I/O errors just end the
 // connection. `stop()` (also run by the destructor) closes the listener and every connection,
-// wakes handlers blocked in `response_writer::wait`, and joins all threads.
+// wakes handlers blocked in `response_writer::wait`, and joins all threads; a handler blocked on
+// anything else must return by itself first. Requests are limited to a 1 MiB head and a 256 MiB
+// body; reads have no timeout (stop() ends idle connections). origin_server.cpp holds the
+// listener and connections, origin_handlers.cpp the writer and the canned handlers.
 
 #include "support/test_pki.hpp"
 
