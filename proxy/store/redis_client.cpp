@@ -119,14 +119,54 @@ void ignore_sigpipe_once()
 
 } // namespace
 
-struct redis_client::impl : std::enable_shared_from_this<impl> {
-    impl(asio::io_context& io, const config::redis_config& config, redis_options options)
-        : io_(io), config_(config), options_(options), connect_done_(io), down_(io),
+class redis_client::impl : public std::enable_shared_from_this<impl> {
+public:
+    impl(asio::io_context& io, config::redis_config config, redis_options options)
+        : io_(io), config_(std::move(config)), options_(options), connect_done_(io), down_(io),
           backoff_timer_(io), resolver_(io)
     {}
 
-    ~impl() { stop(); }
+    ~impl()
+    {
+        try {
+            stop();
+        } catch (...) { // NOLINT(bugprone-empty-catch): nothing to report from a destructor
+        }
+    }
 
+    impl(const impl&) = delete;
+    impl& operator=(const impl&) = delete;
+
+    void start()
+    {
+        if (started_ || stopping_) {
+            return;
+        }
+        started_ = true;
+        asio::co_spawn(io_, run(shared_from_this()), [](const std::exception_ptr& e) {
+            if (e) {
+                log::event(log::level::error, "redis_client_failed");
+            }
+        });
+    }
+
+    void stop()
+    {
+        stopping_ = true;
+        drop_connection();
+        connect_done_.notify();
+        backoff_timer_.cancel();
+        resolver_.cancel();
+    }
+
+    [[nodiscard]] bool connected() const { return ready_; }
+
+    asio::awaitable<result<redis_reply>> command(std::span<const std::string_view> args)
+    {
+        return execute(args, options_.command_timeout, false);
+    }
+
+private:
     // ---- commands ----------------------------------------------------------------------------
 
     asio::awaitable<result<redis_reply>> execute(std::span<const std::string_view> args,
@@ -380,28 +420,7 @@ struct redis_client::impl : std::enable_shared_from_this<impl> {
                     {"reason", last_error_}});
     }
 
-    void start()
-    {
-        if (started_ || stopping_) {
-            return;
-        }
-        started_ = true;
-        asio::co_spawn(io_, run(shared_from_this()), [](std::exception_ptr e) {
-            if (e) {
-                log::event(log::level::error, "redis_client_failed");
-            }
-        });
-    }
-
-    void stop()
-    {
-        stopping_ = true;
-        drop_connection();
-        connect_done_.notify();
-        backoff_timer_.cancel();
-        resolver_.cancel();
-    }
-
+private:
     asio::io_context& io_;
     config::redis_config config_;
     redis_options options_;
@@ -427,7 +446,10 @@ redis_client::redis_client(asio::io_context& io, const config::redis_config& con
 
 redis_client::~redis_client()
 {
-    impl_->stop();
+    try {
+        impl_->stop();
+    } catch (...) { // NOLINT(bugprone-empty-catch): nothing to report from a destructor
+    }
 }
 
 void redis_client::start()
@@ -442,13 +464,13 @@ void redis_client::stop()
 
 bool redis_client::connected() const
 {
-    return impl_->ready_;
+    return impl_->connected();
 }
 
 asio::awaitable<result<redis_reply>> redis_client::command(std::span<const std::string_view> args)
 {
     const auto self = impl_; // the command may outlive the client object
-    co_return co_await self->execute(args, self->options_.command_timeout, false);
+    co_return co_await self->command(args);
 }
 
 } // namespace oi::store

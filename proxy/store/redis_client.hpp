@@ -80,7 +80,7 @@ public:
     boost::asio::awaitable<boost::system::result<redis_reply>>
     command(std::span<const std::string_view> args);
 
-    struct impl;
+    class impl;
 
 private:
     std::shared_ptr<impl> impl_;

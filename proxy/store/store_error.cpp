@@ -37,8 +37,8 @@ public:
 
 const boost::system::error_category& store_category() noexcept
 {
-    static const store_category_impl instance;
-    return instance;
+    static const store_category_impl k_instance;
+    return k_instance;
 }
 
 } // namespace oi::store

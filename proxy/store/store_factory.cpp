@@ -8,8 +8,8 @@
 
 namespace oi::store {
 
-store_factory::store_factory(const config::store_config& config, redis_options options)
-    : config_(config), options_(options)
+store_factory::store_factory(config::store_config config, redis_options options)
+    : config_(std::move(config)), options_(options)
 {
     if (config_.type == config::store_config::kind::redis) {
         codec_ = std::make_shared<const grant_codec>(config_.encryption_keys);

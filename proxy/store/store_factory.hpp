@@ -28,7 +28,7 @@ class memory_grant_backend;
 
 class store_factory {
 public:
-    explicit store_factory(const config::store_config& config, redis_options options = {});
+    explicit store_factory(config::store_config config, redis_options options = {});
     ~store_factory();
 
     store_factory(const store_factory&) = delete;
