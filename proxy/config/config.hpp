@@ -56,6 +56,8 @@ struct store_config {
     kind type = kind::redis;
     redis_config redis;
     std::vector<encryption_key> encryption_keys; // first encrypts, all decrypt
+    duration cache_ttl = std::chrono::seconds(5);    // how long a worker trusts a cached grant
+    std::uint64_t cache_max_entries = 100000;        // per worker
 };
 
 struct identity_config {
@@ -102,6 +104,8 @@ struct upstream_config {
     duration response_timeout = std::chrono::seconds(60);
     bool deny_private_addresses = true;
     std::vector<endpoint> allow_addresses; // port 0: any port
+    duration pool_idle_timeout = std::chrono::seconds(30);
+    std::uint64_t pool_max_idle_per_host = 64;
 };
 
 struct intercept_config {
