@@ -1,0 +1,323 @@
+// The forwarding half of proxy_session: the token, the rewritten request toward the upstream,
+// and the request body. The response half is in relay.cpp.
+
+#include "http/chunked.hpp"
+#include "rewrite/rewriter.hpp"
+#include "server/proxy_session.hpp"
+#include "server/request_state.hpp"
+
+#include <boost/beast/core/error.hpp>
+
+namespace oi::server {
+
+namespace {
+
+constexpr std::size_t k_read_chunk = 16 * 1024;
+
+std::string_view as_view(const boost::beast::flat_buffer& b)
+{
+    return {static_cast<const char*>(b.data().data()), b.size()};
+}
+
+/// A body with a content coding other than identity is forwarded as it is: its bytes are not the
+/// text a placeholder could be found in (RFC 9110 section 8.4).
+bool body_is_encoded(const http::request_head& head)
+{
+    const auto* field = head.find("Content-Encoding");
+    return field != nullptr && !field->value.empty() && !http::iequals(field->value, "identity");
+}
+
+/// The token as it may appear in a request target: RFC 6750's b64token allows '+', '/' and '=',
+/// which carry meaning in a query (RFC 3986 section 2.2), so they are percent-encoded there.
+std::string percent_encode_for_target(std::string_view token)
+{
+    std::string out;
+    out.reserve(token.size() + 8);
+    for (const char c : token) {
+        switch (c) {
+        case '+': out += "%2B"; break;
+        case '/': out += "%2F"; break;
+        case '=': out += "%3D"; break;
+        default: out += c;
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+asio::awaitable<bool> proxy_session::forward(request_state& rq)
+{
+    const auto& placeholders = rt_->placeholders;
+    const bool has_body = head_.body != http::body_kind::none;
+    const bool encoded = has_body && body_is_encoded(head_);
+
+    // A chunked body toward an allowed host is rewritten as it streams. Every other body is read
+    // whole (bounded by limits.max_body_bytes): with a Content-Length so that the rewritten
+    // length is exact before the head goes out, and toward any other host so that a placeholder
+    // in it is refused before a single byte is forwarded.
+    const bool stream_body = head_.body == http::body_kind::chunked && rq.host_allowed;
+    rq.body_read = !has_body;
+    if (has_body && head_.expect_continue && !co_await send_continue(rq)) {
+        co_return false;
+    }
+    std::string body;
+    if (has_body && !stream_body && !co_await read_body(rq, body)) {
+        co_return false;
+    }
+
+    const bool body_has_placeholder = has_body && !encoded && !stream_body &&
+                                      placeholders.contains_any(body);
+    if (!rq.host_allowed && body_has_placeholder) {
+        co_await refuse(rq, refusal::host_not_allowed,
+                        "a placeholder may only be sent to the connection's allowed hosts", false);
+        co_return !close_after_;
+    }
+
+    // The token, only when something will be replaced by it.
+    const bool body_needs_token = body_has_placeholder || (stream_body && !encoded);
+    if (rq.host_allowed && (rq.head_has_placeholder || body_needs_token) &&
+        !co_await resolve_token(rq, stream_body)) {
+        co_return !close_after_;
+    }
+
+    // Rewrite a buffered body and give it its framing.
+    std::string framing;
+    if (stream_body) {
+        framing = "Transfer-Encoding: chunked\r\n";
+    } else if (has_body) {
+        if (rq.host_allowed && body_has_placeholder) {
+            scratch_.clear();
+            placeholders.replace_all(body, rq.token.reveal(), scratch_);
+            body.swap(scratch_);
+        }
+        if (head_.body == http::body_kind::chunked) {
+            scratch_.clear();
+            http::append_chunk(scratch_, body);
+            http::append_last_chunk(scratch_);
+            body.swap(scratch_);
+            framing = "Transfer-Encoding: chunked\r\n";
+        } else {
+            framing = "Content-Length: " + std::to_string(body.size()) + "\r\n";
+        }
+    }
+    build_upstream_head(rq, framing);
+    co_return co_await exchange(rq, body, stream_body);
+}
+
+asio::awaitable<bool> proxy_session::resolve_token(request_state& rq, bool body_pending)
+{
+    const auto found = co_await worker_.grants->lookup(*rq.connection, rq.user);
+    switch (found.status) {
+    case token::lookup_status::found:
+        // RFC 6750 section 2.1: only a b64token may go into a header (or a body we rewrite
+        // blindly); anything else could smuggle a line break or a quote.
+        if (rewrite::is_b64token(found.grant->access_token.reveal())) {
+            rq.token = found.grant->access_token;
+            rq.rec.token_injected = true;
+            co_return true;
+        }
+        rq.rec.detail = "the stored access token is not a valid bearer token";
+        break;
+    case token::lookup_status::store_unavailable:
+        co_await refuse(rq, refusal::store_unavailable, "the grant store is unavailable",
+                        body_pending);
+        co_return false;
+    case token::lookup_status::missing:
+        break;
+    }
+
+    // No usable grant: the connection decides between an empty value and a refusal.
+    if (rq.connection->missing == config::on_missing_token::reject) {
+        const std::string extra = R"("connection":")" + rq.connection->id + R"(","authorize_url":null)";
+        co_await refuse(rq, refusal::authorization_required,
+                        "the user has not authorized this connection", body_pending, extra);
+        co_return false;
+    }
+    rq.token = secret{};
+    co_return true;
+}
+
+void proxy_session::build_upstream_head(request_state& rq, std::string_view framing)
+{
+    const auto& placeholders = rt_->placeholders;
+    const bool rewrite = rq.host_allowed;
+
+    // Request line in origin-form (RFC 9112 section 3.2.1), always HTTP/1.1 upstream.
+    out_.clear();
+    out_.append(head_.method).push_back(' ');
+    if (rewrite && placeholders.contains_any(rq.target.origin_form)) {
+        placeholders.replace_all(rq.target.origin_form,
+                                 percent_encode_for_target(rq.token.reveal()), out_);
+    } else {
+        out_.append(rq.target.origin_form);
+    }
+    out_.append(" HTTP/1.1\r\nHost: ");
+    out_.append(http::host_header_value(rq.target.scheme, rq.target.host, rq.target.port));
+    out_.append("\r\n");
+
+    // End-to-end fields, placeholders replaced.
+    for (const auto& field : head_.fields) {
+        if (!request_state::forwarded(head_, rt_->cfg.identity, field)) {
+            continue;
+        }
+        out_.append(field.name).append(": ");
+        if (rewrite && placeholders.contains_any(field.value)) {
+            placeholders.replace_all(field.value, rq.token.reveal(), out_);
+        } else {
+            out_.append(field.value);
+        }
+        out_.append("\r\n");
+    }
+    out_.append(framing);
+    out_.append("\r\n");
+}
+
+asio::awaitable<bool> proxy_session::send_continue(request_state& rq)
+{
+    // RFC 9110 section 10.1.1: the proxy answers the expectation itself, since it reads the body
+    // before the upstream sees the request; Expect is not forwarded.
+    if (head_.version_minor < 1) {
+        co_return true;
+    }
+    (void)rq;
+    static constexpr std::string_view k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
+    const std::array<asio::const_buffer, 1> buffers{asio::buffer(k_continue)};
+    co_return co_await write_client(buffers);
+}
+
+asio::awaitable<bool> proxy_session::read_body(request_state& rq, std::string& body)
+{
+    const auto& limits = rt_->cfg.limits;
+
+    if (head_.body == http::body_kind::length) {
+        if (head_.content_length > limits.max_body_bytes) {
+            co_await refuse(rq, refusal::payload_too_large, "the request body is too large", true);
+            co_return false;
+        }
+        body.resize(head_.content_length);
+        std::size_t have = std::min<std::size_t>(in_.size(), body.size());
+        std::memcpy(body.data(), in_.data().data(), have);
+        in_.consume(have);
+        while (have < body.size()) {
+            client_->expires_after(limits.idle_timeout);
+            error_code ec;
+            have += co_await client_->read_some(
+                asio::buffer(body.data() + have, body.size() - have), ec);
+            if (ec) {
+                rq.rec.client_aborted = true;
+                close_after_ = true;
+                co_return false;
+            }
+        }
+    } else {
+        http::chunked_decoder decoder;
+        for (;;) {
+            const std::string_view data = as_view(in_);
+            const auto step = decoder.decode(data);
+            if (step.error != nullptr) {
+                rq.rec.detail = step.error;
+                co_await refuse(rq, refusal::bad_request, step.error, true);
+                co_return false;
+            }
+            body.append(step.data);
+            in_.consume(step.consumed);
+            if (body.size() > limits.max_body_bytes) {
+                co_await refuse(rq, refusal::payload_too_large, "the request body is too large",
+                                true);
+                co_return false;
+            }
+            if (step.done) {
+                break;
+            }
+            if (step.consumed == 0 || in_.size() == 0) {
+                client_->expires_after(limits.idle_timeout);
+                error_code ec;
+                const std::size_t n = co_await client_->read_some(in_.prepare(k_read_chunk), ec);
+                in_.commit(n);
+                if (ec) {
+                    rq.rec.client_aborted = true;
+                    close_after_ = true;
+                    co_return false;
+                }
+            }
+        }
+    }
+    rq.body_read = true;
+    rq.rec.request_body_bytes = body.size();
+    co_return true;
+}
+
+asio::awaitable<bool> proxy_session::relay_chunked_request(request_state& rq,
+                                                           byte_stream& upstream)
+{
+    const auto& limits = rt_->cfg.limits;
+    const bool rewrite = !body_is_encoded(head_);
+    rewrite::stream_rewriter rewriter{rt_->placeholders, rq.token.reveal()};
+    http::chunked_decoder decoder;
+    std::string rewritten;
+
+    for (;;) {
+        // Decode what is buffered, rewrite it, and send it on as one write.
+        scratch_.clear();
+        bool done = false;
+        while (!done && in_.size() > 0) {
+            const auto step = decoder.decode(as_view(in_));
+            if (step.error != nullptr) {
+                // The head is already upstream: all that is left is to stop, loudly.
+                rq.rec.detail = step.error;
+                co_await refuse(rq, refusal::bad_request, step.error, true);
+                co_return false;
+            }
+            rq.rec.request_body_bytes += step.data.size();
+            if (rewrite) {
+                rewritten.clear();
+                rewriter.feed(step.data, rewritten);
+                http::append_chunk(scratch_, rewritten);
+            } else {
+                http::append_chunk(scratch_, step.data);
+            }
+            in_.consume(step.consumed);
+            done = step.done;
+            if (step.consumed == 0) {
+                break;
+            }
+        }
+        if (rq.rec.request_body_bytes > limits.max_body_bytes) {
+            co_await refuse(rq, refusal::payload_too_large, "the request body is too large", true);
+            co_return false;
+        }
+        if (done) {
+            rewritten.clear();
+            rewriter.finish(rewritten);
+            http::append_chunk(scratch_, rewritten);
+            http::append_last_chunk(scratch_);
+        }
+        if (!scratch_.empty()) {
+            upstream.expires_after(rt_->cfg.upstream.response_timeout);
+            error_code ec;
+            co_await upstream.write(asio::buffer(scratch_), ec);
+            if (ec) {
+                rq.rec.detail = "the upstream stopped reading the request body";
+                co_await refuse(rq, refusal::upstream_unreachable, rq.rec.detail, true);
+                co_return false;
+            }
+        }
+        if (done) {
+            rq.body_read = true;
+            co_return true;
+        }
+
+        client_->expires_after(limits.idle_timeout);
+        error_code ec;
+        const std::size_t n = co_await client_->read_some(in_.prepare(k_read_chunk), ec);
+        in_.commit(n);
+        if (ec) {
+            rq.rec.client_aborted = true;
+            close_after_ = true;
+            co_return false;
+        }
+    }
+}
+
+} // namespace oi::server

@@ -1,0 +1,277 @@
+#include "server/proxy_session.hpp"
+
+#include "http/target.hpp"
+#include "identity/identity.hpp"
+#include "server/request_state.hpp"
+
+#include <boost/beast/core/error.hpp>
+
+namespace oi::server {
+
+namespace {
+
+constexpr std::size_t k_read_chunk = 16 * 1024;
+
+std::string_view as_view(const boost::beast::flat_buffer& b)
+{
+    return {static_cast<const char*>(b.data().data()), b.size()};
+}
+
+/// Where the head ends (just past the empty line), or npos. Bare-LF line endings also end the
+/// search so that the strict parser gets to refuse them instead of waiting for more bytes.
+std::size_t find_head_end(std::string_view data, std::size_t from)
+{
+    for (std::size_t i = from; i + 1 < data.size(); ++i) {
+        if (data[i] != '\n') {
+            continue;
+        }
+        if (data[i + 1] == '\n') {
+            return i + 2;
+        }
+        if (data[i + 1] == '\r' && i + 2 < data.size() && data[i + 2] == '\n') {
+            return i + 3;
+        }
+    }
+    return std::string_view::npos;
+}
+
+} // namespace
+
+proxy_session::proxy_session(worker& w, std::unique_ptr<byte_stream> client,
+                             runtime_source runtime, exchange_sink on_exchange)
+    : worker_(w), client_(std::move(client)), runtime_source_(std::move(runtime)),
+      on_exchange_(std::move(on_exchange))
+{
+}
+
+asio::awaitable<void> proxy_session::run()
+{
+    for (;;) {
+        // Each request is served with the configuration current when it started.
+        rt_ = runtime_source_();
+
+        request_state rq;
+        rq.rec.started = std::chrono::steady_clock::now();
+        const head_status status = co_await read_request_head(rq);
+        if (status == head_status::closed) {
+            break;
+        }
+
+        bool keep_going = false;
+        if (status == head_status::ok) {
+            keep_going = co_await serve(rq);
+        }
+        on_exchange_(rq.rec);
+        if (!keep_going || close_after_) {
+            break;
+        }
+    }
+    co_await client_->shutdown();
+}
+
+asio::awaitable<proxy_session::head_status> proxy_session::read_request_head(request_state& rq)
+{
+    const auto& limits = rt_->cfg.limits;
+    std::size_t scanned = 0;
+    bool deadline_set = false;
+
+    for (;;) {
+        // RFC 9112 section 2.2: empty lines before a request-line are ignored.
+        std::string_view data = as_view(in_);
+        std::size_t skip = 0;
+        while (skip + 1 < data.size() && data[skip] == '\r' && data[skip + 1] == '\n') {
+            skip += 2;
+        }
+        if (skip > 0) {
+            in_.consume(skip);
+            data = as_view(in_);
+            scanned = 0;
+        }
+
+        // A complete head: move it out of the input buffer and parse it there.
+        const std::size_t end = find_head_end(data, scanned);
+        if (end != std::string_view::npos) {
+            head_storage_.assign(data.substr(0, end));
+            in_.consume(end);
+            const auto parsed =
+                http::parse_request_head(head_storage_, limits.max_header_bytes, head_);
+            if (parsed.status == http::parse_status::complete && parsed.consumed == end) {
+                co_return head_status::ok;
+            }
+            if (parsed.status == http::parse_status::too_large) {
+                co_await refuse(rq, refusal::header_too_large, "the request head is too large",
+                                true);
+            } else {
+                rq.rec.detail = parsed.error;
+                co_await refuse(rq, refusal::bad_request, parsed.error, true);
+            }
+            co_return head_status::refused;
+        }
+        scanned = data.size() > 2 ? data.size() - 2 : 0;
+        if (data.size() > limits.max_header_bytes) {
+            co_await refuse(rq, refusal::header_too_large, "the request head is too large", true);
+            co_return head_status::refused;
+        }
+
+        // Wait for more: idle between requests, then a deadline for the whole head (slowloris).
+        if (data.empty()) {
+            client_->expires_after(limits.idle_timeout);
+        } else if (!deadline_set) {
+            client_->expires_after(limits.header_timeout);
+            deadline_set = true;
+        }
+        error_code ec;
+        const std::size_t n = co_await client_->read_some(in_.prepare(k_read_chunk), ec);
+        in_.commit(n);
+        if (ec) {
+            if (!data.empty() && ec == boost::beast::error::timeout) {
+                co_await refuse(rq, refusal::bad_request, "the request head did not arrive in time",
+                                true);
+                co_return head_status::refused;
+            }
+            co_return head_status::closed;
+        }
+        if (!deadline_set && n > 0) {
+            client_->expires_after(limits.header_timeout);
+            deadline_set = true;
+        }
+    }
+}
+
+asio::awaitable<bool> proxy_session::serve(request_state& rq)
+{
+    rq.rec.method = head_.method;
+
+    // CONNECT tunnels come with interception; until then they are refused.
+    if (http::iequals(head_.method, "CONNECT")) {
+        co_await refuse(rq, refusal::destination_denied, "CONNECT tunnels are not enabled", true);
+        co_return false;
+    }
+
+    // The proxy forwards absolute-form requests only (RFC 9112 section 3.2.2).
+    auto target = http::parse_absolute_target(head_.target);
+    if (!target) {
+        co_await refuse(rq, refusal::bad_request,
+                        "the request target must be an absolute http or https URL", true);
+        co_return false;
+    }
+    rq.target = std::move(*target);
+    rq.rec.scheme = rq.target.scheme;
+    rq.rec.host = rq.target.host;
+    rq.rec.port = rq.target.port;
+
+    // Who is asking.
+    if (!co_await establish_identity(rq)) {
+        co_return false;
+    }
+
+    // Which connection serves this plugin.
+    const auto route = rt_->routes.find(rq.plugin);
+    if (!route) {
+        co_await refuse(rq, refusal::unknown_plugin, "the plugin is not configured",
+                        head_.body != http::body_kind::none);
+        co_return !close_after_;
+    }
+    rq.connection = route->connection;
+    rq.rec.plugin = rq.plugin;
+    rq.rec.plugin_known = true;
+    rq.rec.connection = rq.connection->id;
+
+    // A placeholder may only travel toward the connection's allowed hosts.
+    rq.host_allowed = routing::host_allowed(*rq.connection, rq.target.host);
+    rq.head_has_placeholder = head_contains_placeholder(rq);
+    if (!rq.host_allowed && rq.head_has_placeholder) {
+        co_await refuse(rq, refusal::host_not_allowed,
+                        "a placeholder may only be sent to the connection's allowed hosts",
+                        head_.body != http::body_kind::none);
+        co_return !close_after_;
+    }
+
+    co_return co_await forward(rq);
+}
+
+asio::awaitable<bool> proxy_session::establish_identity(request_state& rq)
+{
+    const auto& id_cfg = rt_->cfg.identity;
+    bool duplicated = false;
+    const auto user = rq.single_field(head_, id_cfg.user_header, duplicated);
+    const auto plugin = rq.single_field(head_, id_cfg.plugin_header, duplicated);
+    const auto token = rq.single_field(head_, id_cfg.token_header, duplicated);
+    const auto proxy_auth = rq.single_field(head_, "Proxy-Authorization", duplicated);
+    const bool has_body = head_.body != http::body_kind::none;
+    if (duplicated) {
+        co_await refuse(rq, refusal::identity_invalid, "an identity header appears more than once",
+                        has_body);
+        co_return false;
+    }
+
+    // Identity headers first; a client configured with proxy credentials sends them instead.
+    const auto now = std::chrono::system_clock::now();
+    std::variant<identity::identity, identity::identity_failure> who =
+        identity::identity_failure::required;
+    if (user || plugin || token || !proxy_auth) {
+        who = identity::resolve_identity(id_cfg, user, plugin, token, now);
+    } else {
+        who = identity::identity_from_proxy_authorization(id_cfg, *proxy_auth, now);
+    }
+
+    if (const auto* failure = std::get_if<identity::identity_failure>(&who)) {
+        const bool required = *failure == identity::identity_failure::required;
+        co_await refuse(rq, required ? refusal::identity_required : refusal::identity_invalid,
+                        required ? "the request carries no plugin identity"
+                                 : "the plugin identity is not valid",
+                        has_body);
+        co_return false;
+    }
+    auto& established = std::get<identity::identity>(who);
+    rq.user = std::move(established.user);
+    rq.plugin = std::move(established.plugin);
+    co_return true;
+}
+
+bool proxy_session::head_contains_placeholder(const request_state& rq) const
+{
+    const auto& placeholders = rt_->placeholders;
+    if (placeholders.contains_any(rq.target.origin_form)) {
+        return true;
+    }
+    for (const auto& field : head_.fields) {
+        if (rq.forwarded(head_, rt_->cfg.identity, field) &&
+            placeholders.contains_any(field.value)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+asio::awaitable<void> proxy_session::refuse(request_state& rq, refusal r,
+                                            std::string_view message, bool close,
+                                            std::string_view extra_json)
+{
+    rq.rec.refused = r;
+    rq.rec.status = refusal_status(r);
+    if (rq.rec.detail.empty()) {
+        rq.rec.detail = message;
+    }
+    if (close || !head_.keep_alive) {
+        close_after_ = true;
+    }
+
+    const std::string response = refusal_response(r, message, close_after_, extra_json);
+    const std::array<asio::const_buffer, 1> buffers{asio::buffer(response)};
+    co_await write_client(buffers);
+}
+
+asio::awaitable<bool> proxy_session::write_client(std::span<const asio::const_buffer> buffers)
+{
+    client_->expires_after(rt_->cfg.limits.idle_timeout);
+    error_code ec;
+    co_await client_->write(buffers, ec);
+    if (ec) {
+        close_after_ = true;
+        co_return false;
+    }
+    co_return true;
+}
+
+} // namespace oi::server

@@ -1,0 +1,80 @@
+#pragma once
+
+// One client connection on the proxy listener, from accept to close: reads requests one after
+// the other (pipelined requests wait in the buffer), and for each one establishes the identity,
+// finds the connection, checks the destination, loads the grant, rewrites the placeholders,
+// forwards the request and streams the response back.
+//
+// Runs as one coroutine on its worker's io_context; owns the client stream. Errors never escape
+// as exceptions: a request the proxy refuses gets a named refusal (common/refusal.hpp), and a
+// broken connection just ends the session. Every request ends with one exchange_record.
+
+#include "common/byte_stream.hpp"
+#include "http/message.hpp"
+#include "server/exchange_record.hpp"
+#include "server/runtime.hpp"
+#include "server/worker.hpp"
+
+#include <boost/beast/core/flat_buffer.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace oi::server {
+
+using runtime_source = std::function<runtime_ptr()>;
+using exchange_sink = std::function<void(const exchange_record&)>;
+
+class proxy_session {
+public:
+    proxy_session(worker& w, std::unique_ptr<byte_stream> client, runtime_source runtime,
+                  exchange_sink on_exchange);
+
+    asio::awaitable<void> run();
+
+private:
+    enum class head_status { ok, closed, refused };
+
+    /// The request being served: its head (views into head_storage_) and what was decided.
+    struct request_state;
+
+    enum class response_status { ok, failed_before_response, failed };
+
+    asio::awaitable<head_status> read_request_head(request_state& rq);
+    asio::awaitable<bool> serve(request_state& rq);
+    asio::awaitable<bool> establish_identity(request_state& rq);
+    bool head_contains_placeholder(const request_state& rq) const;
+    asio::awaitable<bool> forward(request_state& rq);
+    asio::awaitable<bool> resolve_token(request_state& rq, bool body_pending);
+    void build_upstream_head(request_state& rq, std::string_view framing);
+    asio::awaitable<bool> read_body(request_state& rq, std::string& body);
+    asio::awaitable<bool> exchange(request_state& rq, const std::string& body, bool stream_body);
+    asio::awaitable<bool> relay_chunked_request(request_state& rq, byte_stream& upstream);
+    asio::awaitable<response_status> read_response_head(request_state& rq, byte_stream& upstream);
+    asio::awaitable<bool> relay_response(request_state& rq, byte_stream& upstream,
+                                         bool& upstream_reusable);
+    std::string client_response_head(bool& dechunk, bool& rechunk);
+    asio::awaitable<void> refuse(request_state& rq, refusal r, std::string_view message,
+                                 bool close, std::string_view extra_json = {});
+    asio::awaitable<bool> send_continue(request_state& rq);
+    asio::awaitable<bool> write_client(std::span<const asio::const_buffer> buffers);
+
+    worker& worker_;
+    std::unique_ptr<byte_stream> client_;
+    runtime_source runtime_source_;
+    exchange_sink on_exchange_;
+    runtime_ptr rt_;
+
+    boost::beast::flat_buffer in_;       // bytes from the client not yet consumed
+    boost::beast::flat_buffer upstream_in_; // bytes from the upstream not yet consumed
+    std::string head_storage_;           // the current request head
+    std::string response_head_storage_;  // the current response head
+    std::string out_;                    // the upstream request head being sent
+    std::string scratch_;                // rewritten body pieces, chunk framing
+    http::request_head head_;
+    http::response_head response_head_;
+    bool close_after_ = false;
+};
+
+} // namespace oi::server

@@ -1,0 +1,74 @@
+#pragma once
+
+// The running proxy: worker threads, the proxy listener, the admin listener, and the objects
+// they share (runtime, metrics, TLS context, store factory). main() builds one, starts it and
+// waits; tests do the same in-process or through the binary.
+//
+// Threads: start() spawns `threads` workers (0: one per core), each running its own io_context.
+// The proxy listener accepts on worker 0 and hands each connection to the next worker in turn.
+// Errors: start() throws std::runtime_error with a one-line reason (bind failure, bad CA file);
+// nothing after start() throws.
+
+#include "config/config.hpp"
+#include "server/exchange_record.hpp"
+#include "server/runtime.hpp"
+#include "server/worker.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+namespace oi::metrics {
+class metrics;
+}
+namespace oi::store {
+class store_factory;
+}
+namespace oi::admin {
+class admin_server;
+}
+
+namespace oi::server {
+
+class server {
+public:
+    explicit server(config::config cfg);
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    /// Binds the listeners and starts the workers.
+    void start();
+    /// Blocks until SIGINT or SIGTERM (or stop()), then stops.
+    void wait();
+    /// Stops accepting, closes connections and joins the workers. Idempotent.
+    void stop();
+
+    [[nodiscard]] std::uint16_t proxy_port() const noexcept { return proxy_port_; }
+    [[nodiscard]] std::uint16_t admin_port() const noexcept;
+
+private:
+    void build_workers();
+    void bind_proxy_listener();
+    boost::asio::awaitable<void> accept_loop();
+    void start_session(worker& w, boost::asio::ip::tcp::socket socket);
+    void record(const exchange_record& rec);
+    void invalidate_grant(const std::string& connection, const std::string& user);
+
+    runtime_ptr runtime_;
+    std::unique_ptr<metrics::metrics> metrics_;
+    boost::asio::ssl::context tls_;
+    std::unique_ptr<store::store_factory> stores_;
+    std::vector<std::unique_ptr<worker>> workers_;
+    std::unique_ptr<boost::asio::ip::tcp::acceptor> proxy_acceptor_;
+    std::unique_ptr<admin::admin_server> admin_;
+    std::uint16_t proxy_port_ = 0;
+    std::size_t next_worker_ = 0;
+    std::atomic<std::uint64_t> active_connections_{0};
+    std::atomic<bool> stopped_{false};
+};
+
+} // namespace oi::server

@@ -1,0 +1,29 @@
+#pragma once
+
+// A worker: one thread running one io_context, with everything a proxy session touches on its
+// hot path owned per worker so that nothing there takes a lock: the store client, the grant
+// cache, the upstream connector and connection pool.
+
+#include "server/runtime.hpp"
+#include "store/grant_store.hpp"
+#include "token/grant_service.hpp"
+#include "upstream/pool.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <memory>
+#include <thread>
+
+namespace oi::server {
+
+struct worker {
+    boost::asio::io_context io{1};
+    std::unique_ptr<store::grant_store> store;
+    std::unique_ptr<token::grant_service> grants;
+    std::unique_ptr<upstream::connector> connector;
+    std::unique_ptr<upstream::pool> pool;
+    std::thread thread;
+    runtime_ptr runtime; // replaced on this thread when the config is reloaded
+};
+
+} // namespace oi::server

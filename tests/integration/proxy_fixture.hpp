@@ -1,0 +1,112 @@
+#pragma once
+
+// Runs the real oauth-injector binary against a real redis-server and real loopback origins
+// (plain and TLS, the TLS one with a CA made for the test), with a config written for the test.
+
+#include "support/http_client.hpp"
+#include "support/origin_server.hpp"
+#include "support/process.hpp"
+#include "support/redis_server.hpp"
+#include "support/test_pki.hpp"
+
+#include <fstream>
+#include <string>
+
+namespace oi::test {
+
+inline constexpr std::string_view k_admin_token = "admin-token-for-tests-0123456789";
+// 32 bytes, base64.
+inline constexpr std::string_view k_token_key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+struct proxy_fixture {
+    test_pki pki = make_test_pki({"localhost"}, {"127.0.0.1"});
+    redis_server redis;
+    origin_server plain;
+    origin_server tls{pki};
+    scoped_temp_dir dir;
+    unsigned short proxy_port = free_tcp_port();
+    unsigned short admin_port = free_tcp_port();
+    std::unique_ptr<process> proxy;
+
+    /// Starts the proxy; `connections_extra` is appended under the `google` connection.
+    void start(const std::string& google_extra = "", const std::string& store_extra = "")
+    {
+        const std::string config = std::string{R"(
+listen:
+  proxy: 127.0.0.1:)"} + std::to_string(proxy_port) + R"(
+  admin: 127.0.0.1:)" + std::to_string(admin_port) + R"(
+admin_token: ${ADMIN_TOKEN}
+threads: 2
+store:
+  redis:
+    url: )" + redis.url() + R"(
+    key_prefix: test
+  encryption_keys:
+    - { id: k1, key: "${TOKEN_KEY}" }
+)" + store_extra + R"(
+connections:
+  google:
+    authorization_url: https://accounts.example.com/auth
+    token_url: https://accounts.example.com/token
+    client_id: client-1
+    client_secret: ${CLIENT_SECRET}
+    allowed_hosts: [127.0.0.1, localhost]
+)" + google_extra + R"(
+  elsewhere:
+    authorization_url: https://other.example.com/auth
+    token_url: https://other.example.com/token
+    client_id: client-2
+    allowed_hosts: [api.other.example.com]
+plugins:
+  calendar: { connection: google }
+  mail: { connection: google }
+  other: { connection: elsewhere }
+upstream:
+  ca_file: )" + pki.ca_cert.string() + R"(
+  allow_addresses: [127.0.0.1]
+  response_timeout: 5s
+limits:
+  max_body_bytes: 1MiB
+  max_header_bytes: 16KiB
+log: { level: debug, format: json }
+)";
+        const auto path = dir.path() / "config.yaml";
+        std::ofstream{path} << config;
+
+        process_options options;
+        options.program = OI_BINARY;
+        options.args = {"run", "--config", path.string()};
+        options.env = {{"ADMIN_TOKEN", std::string{k_admin_token}},
+                       {"TOKEN_KEY", std::string{k_token_key}},
+                       {"CLIENT_SECRET", "client-secret-value-xyz"}};
+        proxy = std::make_unique<process>(std::move(options));
+        if (!wait_for_tcp(proxy_port, std::chrono::seconds(10)) ||
+            !wait_for_tcp(admin_port, std::chrono::seconds(10))) {
+            throw std::runtime_error("the proxy did not start: " + proxy->stderr_text());
+        }
+    }
+
+    /// Imports a grant through the admin API; returns the HTTP status.
+    unsigned put_grant(std::string_view connection, std::string_view user,
+                       std::string_view json_body)
+    {
+        std::string request = "PUT /v1/connections/" + std::string{connection} + "/grants/" +
+                              std::string{user} + " HTTP/1.1\r\nHost: admin\r\n" +
+                              "Authorization: Bearer " + std::string{k_admin_token} +
+                              "\r\nContent-Type: application/json\r\nContent-Length: " +
+                              std::to_string(json_body.size()) + "\r\n\r\n" +
+                              std::string{json_body};
+        return exchange(admin_port, request).status;
+    }
+
+    /// A GET through the proxy as (plugin, user) with the given extra header lines.
+    std::string proxied_get(const std::string& url, std::string_view plugin, std::string_view user,
+                            std::string_view extra_headers = "")
+    {
+        return "GET " + url + " HTTP/1.1\r\nHost: ignored.example\r\nX-Plugin-Id: " +
+               std::string{plugin} + "\r\nX-Plugin-User: " + std::string{user} + "\r\n" +
+               std::string{extra_headers} + "\r\n";
+    }
+};
+
+} // namespace oi::test
