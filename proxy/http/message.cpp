@@ -278,6 +278,7 @@ parse_result parse_request_head(std::string_view data, std::size_t max_header_by
         return reader.result();
     }
     if (out.version_minor < 0) {
+        out.version_minor = 1;
         reader.fail(parse_status::invalid, "unsupported HTTP version");
         return reader.result();
     }
@@ -336,6 +337,7 @@ parse_result parse_response_head(std::string_view data, std::size_t max_header_b
     }
     out.version_minor = parse_version(line.substr(0, 8));
     if (out.version_minor < 0 || line.size() < 12 || line[8] != ' ') {
+        out.version_minor = 1;
         reader.fail(parse_status::invalid, "malformed status-line");
         return reader.result();
     }
