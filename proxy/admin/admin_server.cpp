@@ -33,7 +33,7 @@ using boost::system::error_code;
 
 constexpr auto k_accept_retry_delay = std::chrono::milliseconds(100);
 constexpr auto k_linger_timeout = std::chrono::seconds(2);
-constexpr std::size_t k_linger_max_bytes = 1024 * 1024;
+constexpr std::size_t k_linger_max_bytes = std::size_t{1024} * 1024;
 constexpr auto k_use = asio::as_tuple(asio::use_awaitable);
 
 // Which refusal, if any, answers a failed read. Connection-level endings (EOF, reset, timeout,
@@ -67,7 +67,7 @@ void log_request(std::string_view request_id, std::string_view method, std::stri
                 {"duration_ms", ms}});
 }
 
-void log_exception(std::exception_ptr e)
+void log_exception(const std::exception_ptr& e)
 {
     if (!e) {
         return;
@@ -216,7 +216,11 @@ admin_server::admin_server(asio::io_context& ioc, const config::config& cfg,
 
 admin_server::~admin_server()
 {
-    stop();
+    try {
+        stop();
+    } catch (...) {
+        // Only allocation can fail here; the io_context's destruction closes the sockets anyway.
+    }
 }
 
 error_code admin_server::listen()

@@ -24,8 +24,8 @@
 
 namespace oi::admin {
 
-inline constexpr std::size_t k_max_head_bytes = 16 * 1024;
-inline constexpr std::size_t k_max_body_bytes = 64 * 1024;
+inline constexpr std::size_t k_max_head_bytes = std::size_t{16} * 1024;
+inline constexpr std::size_t k_max_body_bytes = std::size_t{64} * 1024;
 inline constexpr std::chrono::seconds k_io_timeout{10};
 
 class admin_server {

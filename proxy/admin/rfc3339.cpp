@@ -1,5 +1,6 @@
 #include "admin/rfc3339.hpp"
 
+#include <array>
 #include <cstdio>
 
 namespace oi::admin {
@@ -37,13 +38,13 @@ std::string format_rfc3339(std::chrono::system_clock::time_point t)
     const year_month_day ymd{day};
     const hh_mm_ss<seconds> hms{secs - day};
 
-    char buf[32];
+    std::array<char, 32> buf{};
     const int n = std::snprintf(
-        buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
+        buf.data(), buf.size(), "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
         static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
         static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
         static_cast<int>(hms.seconds().count()));
-    return std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+    return {buf.data(), n > 0 ? static_cast<std::size_t>(n) : 0};
 }
 
 std::optional<sys_seconds> parse_rfc3339(std::string_view s) noexcept

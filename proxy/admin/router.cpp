@@ -120,7 +120,7 @@ void log_store_error(std::string_view op, const boost::system::error_code& ec)
 awaitable<bool> store_ready(const admin_context& ctx)
 {
     struct ping_state {
-        explicit ping_state(asio::any_io_executor ex) : timer(std::move(ex)) {}
+        explicit ping_state(const asio::any_io_executor& ex) : timer(ex) {}
         asio::steady_timer timer;
         std::optional<bool> ok;
     };

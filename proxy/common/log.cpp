@@ -7,6 +7,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -64,9 +65,9 @@ spdlog::level::level_enum to_spdlog(level l) noexcept
 
 template <typename T> void append_number(std::string& out, T v)
 {
-    char buf[64];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, ec == std::errc{} ? end : buf);
+    std::array<char, 64> buf{};
+    auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+    out.append(buf.data(), ec == std::errc{} ? end : buf.data());
 }
 
 bool needs_quotes(std::string_view v) noexcept
@@ -110,7 +111,7 @@ void append_text_string(std::string& out, std::string_view v)
             break;
         default:
             if (c < 0x20 || c == 0x7f) {
-                constexpr char k_hex[] = "0123456789abcdef";
+                constexpr std::string_view k_hex = "0123456789abcdef";
                 out += "\\x";
                 out += k_hex[c >> 4];
                 out += k_hex[c & 0xf];
@@ -126,16 +127,16 @@ void append_value(std::string& out, const field::value_type& value, bool json)
 {
     std::visit(
         [&](const auto& v) {
-            using T = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<T, std::string_view>) {
+            using held = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<held, std::string_view>) {
                 if (json) {
                     out += boost::json::serialize(boost::json::string_view(v.data(), v.size()));
                 } else {
                     append_text_string(out, v);
                 }
-            } else if constexpr (std::is_same_v<T, bool>) {
+            } else if constexpr (std::is_same_v<held, bool>) {
                 out += v ? "true" : "false";
-            } else if constexpr (std::is_same_v<T, double>) {
+            } else if constexpr (std::is_same_v<held, double>) {
                 if (json && !std::isfinite(v)) {
                     out += "null"; // JSON has no NaN or infinity
                 } else {
@@ -283,11 +284,11 @@ std::string now_rfc3339()
 
     std::tm tm{};
     gmtime_r(&secs, &tm);
-    char buf[32];
-    const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+    std::array<char, 32> buf{};
+    const int n = std::snprintf(buf.data(), buf.size(), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
                                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                                 tm.tm_sec, millis < 0 ? millis + 1000 : millis);
-    return std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+    return {buf.data(), n > 0 ? static_cast<std::size_t>(n) : 0};
 }
 
 std::string new_request_id()
@@ -298,7 +299,7 @@ std::string new_request_id()
         return std::mt19937_64(seq);
     }();
 
-    constexpr char k_hex[] = "0123456789abcdef";
+    constexpr std::string_view k_hex = "0123456789abcdef";
     std::uint64_t v = rng();
     std::string id(16, '0');
     for (std::size_t i = 16; i-- > 0; v >>= 4) {

@@ -14,10 +14,7 @@ histogram_family::histogram_family(std::string name, std::string help, std::vect
         label_values.assign(1, std::string());
     }
     for (std::string& value : label_values) {
-        auto s = std::make_unique<series>();
-        s->label_value = std::move(value);
-        s->buckets = std::make_unique<std::atomic<std::uint64_t>[]>(bounds_.size() + 1);
-        series_.push_back(std::move(s));
+        series_.push_back(std::make_unique<series>(std::move(value), bounds_.size() + 1));
     }
 }
 

@@ -35,8 +35,11 @@ public:
 
 private:
     struct series {
+        series(std::string label, std::size_t bucket_count)
+            : label_value(std::move(label)), buckets(bucket_count)
+        {}
         std::string label_value;
-        std::unique_ptr<std::atomic<std::uint64_t>[]> buckets; // bounds_.size() + 1, not cumulative
+        std::vector<std::atomic<std::uint64_t>> buckets; // bounds_.size() + 1, not cumulative
         std::atomic<double> sum{0.0};
     };
 

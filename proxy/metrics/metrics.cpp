@@ -29,11 +29,11 @@ constexpr std::size_t k_class_forwarded = 0;
 constexpr std::size_t k_class_refused = 1;
 constexpr std::size_t k_class_client_error = 2;
 
-template <typename E, std::size_t N>
-std::string_view pick(const std::array<std::string_view, N>& labels, E e) noexcept
+template <typename E, std::size_t n>
+std::string_view pick(const std::array<std::string_view, n>& labels, E e) noexcept
 {
     const auto i = static_cast<std::size_t>(e);
-    return i < N ? labels[i] : std::string_view("invalid");
+    return i < n ? labels[i] : std::string_view("invalid");
 }
 
 std::string full_name(std::string_view name)
@@ -47,11 +47,11 @@ counter_family(prometheus::Registry& r, std::string_view name, std::string_view 
     return prometheus::BuildCounter().Name(full_name(name)).Help(std::string(help)).Register(r);
 }
 
-template <std::size_t N, typename Metric>
+template <std::size_t n, typename Metric>
 void add_each(prometheus::Family<Metric>& family, std::string_view label_name,
-              const std::array<std::string_view, N>& values, std::array<Metric*, N>& out)
+              const std::array<std::string_view, n>& values, std::array<Metric*, n>& out)
 {
-    for (std::size_t i = 0; i < N; ++i) {
+    for (std::size_t i = 0; i < n; ++i) {
         out[i] = &family.Add({{std::string(label_name), std::string(values[i])}});
     }
 }
@@ -61,8 +61,8 @@ std::vector<std::string> as_strings(std::initializer_list<std::string_view> valu
     return {values.begin(), values.end()};
 }
 
-template <std::size_t N>
-std::vector<std::string> as_strings(const std::array<std::string_view, N>& a)
+template <std::size_t n>
+std::vector<std::string> as_strings(const std::array<std::string_view, n>& a)
 {
     return {a.begin(), a.end()};
 }
