@@ -73,3 +73,17 @@ oi_wait_for_port() {
         sleep 0.1
     done
 }
+
+# Installs the npm packages of the folder $1 from its package-lock.json (npm ci), unless
+# $1/node_modules already holds exactly that lock file's packages: the lock file's checksum is
+# kept in node_modules/.oi-lock-sha256 after each install.
+oi_npm_ci() {
+    local dir="$1" stamp="$1/node_modules/.oi-lock-sha256" sum
+    sum="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+    if [[ -f "$stamp" && "$(cat "$stamp")" == "$sum" ]]; then
+        return 0
+    fi
+    oi_log "npm ci in ${dir#"$OI_ROOT"/}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    printf '%s\n' "$sum" >"$stamp"
+}

@@ -21,5 +21,8 @@ else
     "$OI_ROOT/scripts/check-format.sh" || oi_log "warning: unformatted files (see above)"
 fi
 
-# Step 3: end-to-end tests with real clients (node, python, curl) and an OAuth provider from npm
-# belong here, after the C++ suites, each as a script under tests/e2e/ called from this step.
+# Step 3: end-to-end tests with real clients (node, python, curl) and a real OAuth provider
+# (tests/e2e/provider, on the npm package oidc-provider), each a script under tests/e2e/.
+oi_log "e2e: OAuth provider self-test"
+oi_npm_ci "$OI_ROOT/tests/e2e/provider"
+(cd "$OI_ROOT/tests/e2e/provider" && timeout 300 node --test --test-reporter=spec selftest.mjs)
