@@ -1,0 +1,350 @@
+#!/usr/bin/env bash
+# End-to-end test of oauth-injector with the clients plugin runners really use: curl, Python's
+# http.client and requests. Builds nothing: it runs the binary at $OI_BINARY (default
+# build/oauth-injector) against a real redis-server and loopback echo origins (echo_origin.py),
+# plain HTTP and HTTPS with a test CA made here by `openssl req`, once per store (redis, then
+# memory; OI_E2E_STORES="redis" runs one). For each store it imports a grant through the admin API
+# and checks what the origin received. Secrets are random per run and never printed.
+#
+# Prints one line per check (`ok - ...` or `FAIL - ...`) and `N passed, M failed` last; exits
+# non-zero on any failure. The whole run is bounded by OI_E2E_TIMEOUT seconds (default 180), and
+# every process it starts is stopped on exit.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/../../scripts/lib.sh"
+
+if [[ -z "${OI_E2E_TIMED:-}" ]]; then
+    export OI_E2E_TIMED=1
+    exec timeout --kill-after=10s "${OI_E2E_TIMEOUT:-180}s" bash "${BASH_SOURCE[0]}" "$@"
+fi
+
+binary="${OI_BINARY:-$OI_ROOT/build/oauth-injector}"
+[[ "$binary" == /* ]] || binary="$OI_ROOT/$binary"
+python="${PYTHON:-python3}"
+read -r -a stores <<<"${OI_E2E_STORES:-redis memory}"
+[[ -x "$binary" ]] || oi_die "no proxy binary at $binary (build it, or set OI_BINARY)"
+
+tmp="$(mktemp -d)"
+pids=()
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT
+
+# Random secrets for this run, passed to the proxy through its environment.
+export OI_E2E_ADMIN_TOKEN OI_E2E_TOKEN_KEY OI_E2E_CLIENT_SECRET
+OI_E2E_ADMIN_TOKEN="$(openssl rand -hex 24)"
+OI_E2E_TOKEN_KEY="$(openssl rand -base64 32)"
+OI_E2E_CLIENT_SECRET="$(openssl rand -hex 16)"
+access_token="e2e-at-$(openssl rand -hex 16)"
+placeholder='{OAUTH_PLUGIN_ACCESS_TOKEN}'
+
+passed=0
+failed=0
+# check DESCRIPTION COMMAND...: runs COMMAND and counts it as passed when it succeeds.
+check() {
+    local description="$1"
+    shift
+    if "$@"; then
+        passed=$((passed + 1))
+        printf 'ok - %s\n' "$description"
+    else
+        failed=$((failed + 1))
+        printf 'FAIL - %s\n' "$description"
+    fi
+}
+
+# --- helpers ---------------------------------------------------------------------------------
+
+# Evaluates the Python expression $2 over the JSON document in file $1 (bound to `d`; `j` parses
+# nested JSON text, `h(headers, name)` finds a header value or None) and prints the result.
+json_eval() {
+    "$python" - "$1" "$2" <<'EOF'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    sys.exit(f"json_eval: {type(e).__name__}")
+j = json.loads
+def h(headers, name):
+    return next((v for n, v in headers if n.lower() == name.lower()), None)
+try:
+    v = eval(sys.argv[2])
+except Exception as e:
+    sys.exit(f"json_eval: {type(e).__name__}")
+print(v if isinstance(v, str) else json.dumps(v))
+EOF
+}
+
+# start_service NAME COMMAND...: starts COMMAND in the background (stdout to $tmp/NAME.out) and
+# sets service_port from the JSON ready line it prints first.
+start_service() {
+    local name="$1"
+    shift
+    "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    local pid=$! deadline=$((SECONDS + 15))
+    pids+=("$pid")
+    until [[ -s "$tmp/$name.out" ]]; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            tail -n 20 "$tmp/$name.err" >&2
+            oi_die "$name exited before it was ready"
+        fi
+        ((SECONDS < deadline)) || oi_die "$name was not ready within 15 s"
+        sleep 0.05
+    done
+    service_port="$(json_eval "$tmp/$name.out" 'd["port"]')"
+}
+
+# Writes a test CA and a certificate for localhost and 127.0.0.1 signed by it into $1, and a
+# self-signed certificate for the same names that nothing trusts.
+make_pki() {
+    local dir="$1"
+    mkdir -p "$dir"
+    local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+    openssl req -x509 "${ec[@]}" -keyout "$dir/ca.key" -out "$dir/ca.pem" -days 1 \
+        -subj "/CN=oauth-injector e2e test CA" \
+        -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req "${ec[@]}" -keyout "$dir/leaf.key" -out "$dir/leaf.csr" \
+        -subj "/CN=localhost" 2>/dev/null
+    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "extendedKeyUsage=serverAuth" \
+        "basicConstraints=CA:FALSE" >"$dir/leaf.ext"
+    openssl x509 -req -in "$dir/leaf.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+        -CAcreateserial -days 1 -extfile "$dir/leaf.ext" -out "$dir/leaf.pem" 2>/dev/null
+    openssl req -x509 "${ec[@]}" -keyout "$dir/rogue.key" -out "$dir/rogue.pem" -days 1 \
+        -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+}
+
+# write_config FILE STORE PROXY_PORT ADMIN_PORT
+write_config() {
+    local store_block
+    if [[ "$2" == redis ]]; then
+        store_block="  redis: { url: \"redis://127.0.0.1:$redis_port/0\", key_prefix: e2e-curl }"
+    else
+        store_block="  memory: {}"
+    fi
+    cat >"$1" <<EOF
+listen:
+  proxy: 127.0.0.1:$3
+  admin: 127.0.0.1:$4
+admin_token: \${OI_E2E_ADMIN_TOKEN}
+threads: 2
+store:
+$store_block
+  encryption_keys:
+    - { id: k1, key: "\${OI_E2E_TOKEN_KEY}" }
+connections:
+  calendar-conn:
+    authorization_url: http://127.0.0.1:9/auth
+    token_url: http://127.0.0.1:9/token
+    client_id: e2e-client
+    client_secret: \${OI_E2E_CLIENT_SECRET}
+    allowed_hosts: [127.0.0.1, localhost]
+plugins:
+  calendar: { connection: calendar-conn }
+upstream:
+  ca_file: $tmp/pki/ca.pem
+  allow_addresses: [127.0.0.1]
+  connect_timeout: 2s
+  response_timeout: 10s
+log: { level: info, format: text }
+EOF
+}
+
+# curl_status OUT COMMAND-ARGS...: runs curl, writes the body to OUT and the response head to
+# OUT.head, prints the status code (000 when nothing came back).
+curl_status() {
+    local out="$1"
+    shift
+    curl -sS --max-time 10 -o "$out" -D "$out.head" -w '%{http_code}' "$@" 2>"$out.err" || true
+}
+
+# The value of response header $2 in the head file $1, or nothing.
+head_value() {
+    sed -n "s/^$2: *//Ip" "$1" | tr -d '\r' | head -n 1
+}
+
+# origin_saw FILE HEADER EXPECTED: the echo origin's answer in FILE says it received HEADER with
+# exactly the value EXPECTED ("" for absent). Prints nothing of the values.
+origin_saw() {
+    local seen
+    seen="$(json_eval "$1" "h(d['headers'], '$2') or ''" 2>/dev/null)" || return 1
+    [[ "$seen" == "$3" ]]
+}
+
+# --- the origins and Redis -------------------------------------------------------------------
+
+make_pki "$tmp/pki"
+start_service origin "$python" "$here/echo_origin.py"
+plain_port="$service_port"
+start_service tls-origin "$python" "$here/echo_origin.py" \
+    --tls-cert "$tmp/pki/leaf.pem" --tls-key "$tmp/pki/leaf.key"
+tls_port="$service_port"
+start_service rogue-origin "$python" "$here/echo_origin.py" \
+    --tls-cert "$tmp/pki/rogue.pem" --tls-key "$tmp/pki/rogue.key"
+rogue_port="$service_port"
+
+redis_port="$(oi_free_port)"
+redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no \
+    --daemonize no >"$tmp/redis.log" 2>&1 &
+pids+=("$!")
+oi_wait_for_port "$redis_port" 15 || oi_die "redis-server did not start"
+
+# --- the checks, once per store --------------------------------------------------------------
+
+equals() { [[ "$1" == "$2" ]]; }
+
+# Stops a process this script started and forgets it.
+stop_pid() {
+    local pid="$1" kept=() p
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    for p in "${pids[@]}"; do [[ "$p" == "$pid" ]] || kept+=("$p"); done
+    pids=("${kept[@]}")
+}
+
+config_ok() {
+    "$binary" check-config --config "$1" >"$tmp/check-config.out" 2>&1 && return 0
+    cat "$tmp/check-config.out" >&2
+    return 1
+}
+
+# Every grant under the e2e-curl prefix in Redis is there, and none contains the access token.
+redis_has_no_plaintext() {
+    local key found=0 cli=(redis-cli -p "$redis_port" --raw)
+    while IFS= read -r key; do
+        found=1
+        case "$("${cli[@]}" TYPE "$key")" in
+        string) "${cli[@]}" GET "$key" ;;
+        hash) "${cli[@]}" HGETALL "$key" ;;
+        *) "${cli[@]}" DUMP "$key" ;;
+        esac >"$tmp/redis-value"
+        if grep -aqF -- "$access_token" "$tmp/redis-value"; then
+            return 1
+        fi
+    done < <("${cli[@]}" --scan --pattern 'e2e-curl*')
+    ((found == 1))
+}
+
+log_has_no_token() { ! grep -aqF -- "$access_token" "$1"; }
+
+run_store() {
+    local store="$1" proxy_port admin_port config="$tmp/config-$1.yaml" out="$tmp/answer"
+    proxy_port="$(oi_free_port)"
+    admin_port="$(oi_free_port)"
+    write_config "$config" "$store" "$proxy_port" "$admin_port"
+    local proxy="http://127.0.0.1:$proxy_port" admin="http://127.0.0.1:$admin_port"
+    local who=(-H 'X-Plugin-User: alice' -H 'X-Plugin-Id: calendar')
+    local auth_header="Authorization: Bearer $placeholder" status
+
+    check "[$store] check-config accepts the generated config" config_ok "$config"
+
+    "$binary" run --config "$config" >"$tmp/proxy-$store.log" 2>&1 &
+    local proxy_pid=$!
+    pids+=("$proxy_pid")
+    if ! oi_wait_for_port "$proxy_port" 15 || ! oi_wait_for_port "$admin_port" 15; then
+        tail -n 20 "$tmp/proxy-$store.log" >&2
+        oi_die "[$store] the proxy did not start"
+    fi
+
+    # Import alice's grant.
+    status="$(curl_status "$out" -X PUT -H "Authorization: Bearer $OI_E2E_ADMIN_TOKEN" \
+        -H 'Content-Type: application/json' \
+        --data "{\"access_token\": \"$access_token\", \"expires_in\": 3600}" \
+        "$admin/v1/connections/calendar-conn/grants/alice")"
+    check "[$store] the admin API imports a grant (status $status)" equals "${status:0:1}" 2
+    status="$(curl_status "$out" -H "Authorization: Bearer $OI_E2E_ADMIN_TOKEN" \
+        "$admin/v1/connections/calendar-conn/grants/alice")"
+    check "[$store] the grant status says connected (status $status)" \
+        equals "$(json_eval "$out" 'd.get("connected")')" true
+
+    # curl, absolute-form http://.
+    status="$(curl_status "$out" -x "$proxy" "${who[@]}" -H "$auth_header" \
+        "http://127.0.0.1:$plain_port/x?q=1")"
+    check "[$store] curl -x http://127.0.0.1: status $status" equals "$status" 200
+    check "[$store] curl -x http://127.0.0.1: the origin saw the access token" \
+        origin_saw "$out" Authorization "Bearer $access_token"
+    check "[$store] curl -x http://127.0.0.1: the origin got the origin-form target" \
+        equals "$(json_eval "$out" 'd["path"]')" "/x?q=1"
+    local identity_headers="[n for n, _ in d['headers'] if n.lower().startswith('x-plugin-')]"
+    check "[$store] curl -x http://127.0.0.1: identity headers were removed" \
+        equals "$(json_eval "$out" "$identity_headers")" "[]"
+
+    # curl, absolute-form https:// (--request-target: for an https:// URL curl would send a
+    # CONNECT instead).
+    status="$(curl_status "$out" -x "$proxy" "${who[@]}" -H "$auth_header" \
+        --request-target "https://localhost:$tls_port/y" "http://localhost:$tls_port/y")"
+    check "[$store] curl --request-target https://localhost: status $status" equals "$status" 200
+    check "[$store] curl --request-target https://localhost: the origin spoke TLS" \
+        equals "$(json_eval "$out" 'd["tls"]')" true
+    check "[$store] curl --request-target https://localhost: the origin saw the access token" \
+        origin_saw "$out" Authorization "Bearer $access_token"
+
+    # Python http.client: absolute-form https:// to an IP address, with the placeholder in the
+    # target and the body.
+    "$python" "$here/proxy_client.py" --proxy "127.0.0.1:$proxy_port" --method POST \
+        -H 'X-Plugin-User: alice' -H 'X-Plugin-Id: calendar' -H 'Content-Type: application/json' \
+        --data "{\"token\": \"$placeholder\"}" \
+        "https://127.0.0.1:$tls_port/z?access_token=$placeholder" >"$out" 2>"$out.err" || true
+    json_eval "$out" 'j(d["body"])' >"$out.origin" 2>/dev/null || true
+    check "[$store] http.client POST https://127.0.0.1: status 200" \
+        equals "$(json_eval "$out" 'd["status"]')" 200
+    check "[$store] http.client POST https://127.0.0.1: the token is in the target" \
+        equals "$(json_eval "$out.origin" 'd["path"]')" "/z?access_token=$access_token"
+    check "[$store] http.client POST https://127.0.0.1: the token is in the body" \
+        equals "$(json_eval "$out.origin" 'j(d["body"])["token"]')" "$access_token"
+
+    # Python requests with proxies={"http": ...}.
+    "$python" "$here/proxy_client.py" --client requests --proxy "127.0.0.1:$proxy_port" \
+        -H 'X-Plugin-User: alice' -H 'X-Plugin-Id: calendar' -H "$auth_header" \
+        "http://127.0.0.1:$plain_port/r" >"$out" 2>"$out.err" || true
+    json_eval "$out" 'j(d["body"])' >"$out.origin" 2>/dev/null || true
+    check "[$store] requests with proxies={'http': ...}: the origin saw the access token" \
+        origin_saw "$out.origin" Authorization "Bearer $access_token"
+
+    # Refusals.
+    status="$(curl_status "$out" -x "$proxy" -H 'X-Plugin-User: alice' \
+        -H 'X-Plugin-Id: no-such-plugin' -H "$auth_header" "http://127.0.0.1:$plain_port/x")"
+    check "[$store] unknown plugin: status $status, X-OAuth-Injector-Error: unknown_plugin" \
+        equals "$status $(head_value "$out.head" X-OAuth-Injector-Error)" "403 unknown_plugin"
+    status="$(curl_status "$out" -x "$proxy" -H "$auth_header" "http://127.0.0.1:$plain_port/x")"
+    check "[$store] no identity: status $status, identity_required" \
+        equals "$status $(head_value "$out.head" X-OAuth-Injector-Error)" "407 identity_required"
+    status="$(curl_status "$out" -x "$proxy" "${who[@]}" -H "$auth_header" \
+        "http://127.0.0.2:$plain_port/x")"
+    check "[$store] placeholder to a host not allowed: status $status, host_not_allowed" \
+        equals "$status $(head_value "$out.head" X-OAuth-Injector-Error)" "403 host_not_allowed"
+    status="$(curl_status "$out" -x "$proxy" "${who[@]}" -H "$auth_header" \
+        --request-target "https://localhost:$rogue_port/y" "http://localhost:$rogue_port/y")"
+    local code
+    code="$(head_value "$out.head" X-OAuth-Injector-Error)"
+    check "[$store] an origin with a certificate the CA did not sign: status $status ($code)" \
+        equals "$status" 502
+
+    # A user without a grant, with on_missing_token: empty.
+    status="$(curl_status "$out" -x "$proxy" -H 'X-Plugin-User: bob' -H 'X-Plugin-Id: calendar' \
+        -H "$auth_header" "http://127.0.0.1:$plain_port/x")"
+    check "[$store] a user without a grant: status $status, the placeholder became empty" \
+        equals "$status $(json_eval "$out" "(h(d['headers'], 'Authorization') or '').strip()")" \
+        "200 Bearer"
+
+    # Secrets stay secret.
+    if [[ "$store" == redis ]]; then
+        check "[$store] Redis holds the grant, encrypted" redis_has_no_plaintext
+    fi
+    stop_pid "$proxy_pid"
+    check "[$store] the proxy's log never contains the access token" \
+        log_has_no_token "$tmp/proxy-$store.log"
+}
+
+for store in "${stores[@]}"; do
+    run_store "$store"
+done
+
+printf '%d passed, %d failed\n' "$passed" "$failed"
+((failed == 0))
