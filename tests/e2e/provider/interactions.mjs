@@ -1,6 +1,6 @@
 // The test provider's (provider.mjs) interaction and test-only routes, as Koa middleware in
 // front of oidc-provider: interactions are approved (or denied) at once without a login page,
-// and /test/... reads the counters and sets what the next interactions do.
+// and /test/... reads the counters and sets what the next interactions and token requests do.
 
 import { k_resource } from './configuration.mjs';
 
@@ -65,7 +65,7 @@ function resume_without_cookie(provider, ctx) {
     ctx.request.header.cookie = [existing, ...pairs].filter(Boolean).join('; ');
 }
 
-export function test_endpoints(provider, settings, counters) {
+export function test_endpoints(provider, settings, counters, faults) {
     return async (ctx, next) => {
         const interaction = /^\/interaction\/([\w-]+)$/.exec(ctx.path);
         if (interaction && ctx.method === 'GET') {
@@ -90,6 +90,12 @@ export function test_endpoints(provider, settings, counters) {
             settings.account_id = body.account_id ?? settings.account_id;
             settings.outcome = body.outcome ?? settings.outcome;
             ctx.body = { account_id: settings.account_id, outcome: settings.outcome };
+            return undefined;
+        }
+        if (ctx.path === '/test/token-fault' && ctx.method === 'PUT') {
+            const problem = faults.set(Object(await read_json_body(ctx.req)));
+            ctx.status = problem ? 400 : 200;
+            ctx.body = problem ? { error: problem } : faults.describe();
             return undefined;
         }
         resume_without_cookie(provider, ctx);

@@ -18,6 +18,7 @@
 //   POST /test/stats/reset  zero the counters
 //   PUT  /test/interaction  {"account_id": "...", "outcome": "approve" | "deny"} for the next
 //                           interactions (deny: the redirect carries error=access_denied)
+//   PUT  /test/token-fault  make the token endpoint slow, fail or break (token_faults.mjs)
 //
 // Start: node provider.mjs [--port N] [--clients FILE] [--redirect-uri URI ...]
 //                          [--access-token-ttl SECONDS] [--refresh-token-ttl SECONDS]
@@ -43,6 +44,7 @@ import Provider from 'oidc-provider';
 import { configuration, k_default_clients, k_resource } from './configuration.mjs';
 import { test_endpoints } from './interactions.mjs';
 import { counting, stats } from './token_endpoint.mjs';
+import { token_faults } from './token_faults.mjs';
 
 // Reads the options from argv and the environment (argv wins).
 export function read_options(argv = process.argv.slice(2), env = process.env) {
@@ -128,8 +130,9 @@ export async function start_provider(options) {
     if (options.debug) {
         log_errors(provider);
     }
-    provider.use(counting(counters, config.clients));
-    provider.use(test_endpoints(provider, settings, counters));
+    const faults = new token_faults();
+    provider.use(counting(counters, config.clients, faults));
+    provider.use(test_endpoints(provider, settings, counters, faults));
     server.on('request', provider.callback());
 
     const close = () =>

@@ -349,6 +349,60 @@ describe('test endpoints', () => {
     });
 });
 
+describe('token endpoint faults', () => {
+    const set_fault = (spec) => put_json(op.base, '/test/token-fault', spec);
+
+    test('a status fault answers that status for count requests, then refreshes work', async () => {
+        const tokens = await obtain_grant(k_clients.post);
+        await set_fault({ mode: 'status', status: 503, count: 2 });
+
+        const first = await refresh(k_clients.post, tokens.refresh_token);
+        const second = await refresh(k_clients.post, tokens.refresh_token);
+        const third = await refresh(k_clients.post, tokens.refresh_token);
+
+        assert.deepEqual([first.status, second.status, third.status], [503, 503, 200]);
+        assert.equal(first.body.error, 'temporarily_unavailable');
+    });
+
+    test('a garbage fault answers 200 with a body that is not JSON', async () => {
+        await set_fault({ mode: 'garbage', count: 1 });
+
+        const response = await fetch(new URL('/token', op.base), {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: 'grant_type=refresh_token&refresh_token=x&client_id=public-pkce',
+        });
+
+        assert.equal(response.status, 200);
+        await assert.rejects(response.json(), SyntaxError);
+    });
+
+    test('a close fault drops the connection without an answer', async () => {
+        await set_fault({ mode: 'close', count: 1 });
+
+        await assert.rejects(refresh(k_clients.public, 'x'));
+    });
+
+    test('a delay fault answers normally, no sooner than delay_ms', async () => {
+        const tokens = await obtain_grant(k_clients.basic);
+        await set_fault({ mode: 'delay', delay_ms: 300, count: 1 });
+        const started = Date.now();
+
+        const answer = await refresh(k_clients.basic, tokens.refresh_token);
+
+        assert.equal(answer.status, 200);
+        assert.ok(Date.now() - started >= 300);
+    });
+
+    test('a malformed fault is refused and changes nothing', async () => {
+        const answer = await set_fault({ mode: 'explode' });
+
+        assert.equal(answer.status, 400);
+        assert.equal((await refresh(k_clients.public, 'unknown-token')).body.error,
+            'invalid_grant');
+    });
+});
+
 describe('access token lifetime', () => {
     test('an access token is active until its TTL passes, then inactive', async () => {
         const short = await spawn_provider(['--access-token-ttl', '1'], k_env);

@@ -16,6 +16,7 @@ export class stats {
         this.introspection = 0;
         this.revocation = 0;
         this.grants_revoked = 0;
+        this.token_faults = 0;
     }
 
     to_json() {
@@ -29,6 +30,7 @@ export class stats {
             introspection: this.introspection,
             revocation: this.revocation,
             grants_revoked: this.grants_revoked,
+            token_faults: this.token_faults,
         };
     }
 }
@@ -129,15 +131,17 @@ async function check_token_request(ctx, counters, auth_methods) {
     return { form };
 }
 
-// The token endpoint: checks the request, hands it to oidc-provider, and counts the call by
-// grant type and, when it failed, by error code.
-function token_endpoint(counters, auth_methods) {
+// The token endpoint: checks the request, applies the fault a test asked for, hands it to
+// oidc-provider, and counts the call by grant type and, when it failed, by error code.
+function token_endpoint(counters, auth_methods, faults) {
     return async (ctx, next) => {
         const { form, refusal } = await check_token_request(ctx, counters, auth_methods);
         if (refusal) {
             const [status, error, description] = refusal;
             ctx.status = status;
             ctx.body = { error, error_description: description };
+        } else if (await faults.apply(ctx)) {
+            counters.token_faults += 1;
         } else {
             await next();
         }
@@ -150,10 +154,10 @@ function token_endpoint(counters, auth_methods) {
 }
 
 // Counts the calls to introspection and revocation, and hands token requests to token_endpoint.
-export function counting(counters, clients) {
+export function counting(counters, clients, faults) {
     const auth_methods = new Map(clients.map(
         (c) => [c.client_id, c.token_endpoint_auth_method ?? 'client_secret_basic']));
-    const token = token_endpoint(counters, auth_methods);
+    const token = token_endpoint(counters, auth_methods, faults);
     return async (ctx, next) => {
         if (ctx.method !== 'POST') {
             return next();
