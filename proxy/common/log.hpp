@@ -12,6 +12,8 @@
 //
 // Errors: logging never throws and never reports failure; a line that cannot be written is lost.
 //
+// String values are written byte for byte (escaped, but not checked to be UTF-8).
+//
 // Secrets: `field` has no constructor for `oi::secret`, so a token cannot be passed as a field
 // value by accident; field keys are expected to be literals and are not escaped in text mode.
 
@@ -40,7 +42,8 @@ inline constexpr std::size_t k_queue_size = 8192;
 /// Configures the process-wide logger. Call once at start-up, before workers start.
 void init(level min_level, bool json);
 
-/// Writes out every queued line (call before exit).
+/// Asks the writer thread to flush its sink. Lines still queued at a normal exit are written when
+/// the writer is joined during static destruction; after a crash they are lost.
 void flush();
 
 /// True when a line at `l` would be written: a cheap check before building expensive fields.
