@@ -147,6 +147,23 @@ void read_listen(yaml_reader& r, const entry& at, listen_config& out)
     if (const entry* e = map->find("admin")) {
         out.admin = read_endpoint(r, *e, true);
     }
+
+    // Two listeners on one fixed port would only fail later, at bind time.
+    const std::array<std::pair<const char*, const endpoint*>, 3> listeners{{
+        {"proxy", &out.proxy},
+        {"public", out.public_listener ? &*out.public_listener : nullptr},
+        {"admin", out.admin ? &*out.admin : nullptr},
+    }};
+    for (std::size_t i = 0; i < listeners.size(); ++i) {
+        for (std::size_t j = i + 1; j < listeners.size(); ++j) {
+            const endpoint* a = listeners[i].second;
+            const endpoint* b = listeners[j].second;
+            if (a && b && a->port != 0 && a->port == b->port && a->host == b->host) {
+                const entry* later = map->find(listeners[j].first);
+                r.error(*later, std::string("the same address as listen.") + listeners[i].first);
+            }
+        }
+    }
 }
 
 void read_store(yaml_reader& r, const entry& at, store_config& out)

@@ -62,7 +62,10 @@ public:
     yaml_reader(std::string_view file_name, const env_lookup& env) : file_(file_name), env_(env) {}
 
     void error(const YAML::Mark& at, std::string_view path, std::string message);
-    void error(const entry& at, std::string message) { error(at.value_mark, at.path, message); }
+    void error(const entry& at, std::string message)
+    {
+        error(at.value_mark, at.path, std::move(message));
+    }
     [[nodiscard]] std::vector<config_error> take_errors();
     [[nodiscard]] bool has_errors() const noexcept { return !errors_.empty(); }
 

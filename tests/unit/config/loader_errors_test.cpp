@@ -312,6 +312,18 @@ TEST_CASE("upstream address exceptions and booleans are validated", "[config][er
     CHECK(is_at(errors[1], 4, 21, "upstream.allow_addresses[0]"));
 }
 
+TEST_CASE("two listeners on the same fixed address are refused", "[config][errors]")
+{
+    auto same = single_error(std::string(k_memory_store) +
+                             "listen: { proxy: 127.0.0.1:8080, public: 127.0.0.1:8080 }\n");
+    auto ephemeral = oi::config::testing::load_ok(
+        std::string(k_memory_store) + "listen: { proxy: 127.0.0.1:0, public: 127.0.0.1:0 }\n");
+
+    CHECK(is_at(same, 2, 42, "listen.public"));
+    CHECK(same.message == "the same address as listen.proxy");
+    CHECK(ephemeral.listen.public_listener->port == 0);
+}
+
 TEST_CASE("an admin listener needs an admin token", "[config][errors]")
 {
     auto missing = single_error(std::string(k_memory_store) + "listen: { admin: 127.0.0.1:0 }\n");
