@@ -8,7 +8,8 @@
 #
 # Prints one line per check (`ok - ...` or `FAIL - ...`) and `N passed, M failed` last; exits
 # non-zero on any failure. The whole run is bounded by OI_E2E_TIMEOUT seconds (default 180), and
-# every process it starts is stopped on exit.
+# every process it starts is stopped on exit. OI_E2E_KEEP=1 keeps the temporary directory (logs,
+# configs, answers) for a look after a failure.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,7 +32,11 @@ cleanup() {
     local pid
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$tmp"
+    if [[ "${OI_E2E_KEEP:-0}" == 1 ]]; then
+        printf 'kept %s\n' "$tmp" >&2
+    else
+        rm -rf "$tmp"
+    fi
 }
 trap cleanup EXIT
 trap 'exit 143' TERM INT
