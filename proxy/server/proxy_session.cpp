@@ -1,5 +1,6 @@
 #include "server/proxy_session.hpp"
 
+#include "common/log.hpp"
 #include "http/target.hpp"
 #include "identity/identity.hpp"
 #include "server/request_state.hpp"
@@ -52,6 +53,7 @@ asio::awaitable<void> proxy_session::run()
 
         request_state rq;
         rq.rec.started = std::chrono::steady_clock::now();
+        rq.rec.request_id = log::new_request_id();
         const head_status status = co_await read_request_head(rq);
         if (status == head_status::closed) {
             break;

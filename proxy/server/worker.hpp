@@ -9,6 +9,7 @@
 #include "token/grant_service.hpp"
 #include "upstream/pool.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include <memory>
@@ -18,6 +19,9 @@ namespace oi::server {
 
 struct worker {
     boost::asio::io_context io{1};
+    // Keeps io.run() going while the worker has no connection yet.
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> keep_running{
+        io.get_executor()};
     std::unique_ptr<store::grant_store> store;
     std::unique_ptr<token::grant_service> grants;
     std::unique_ptr<upstream::connector> connector;

@@ -66,7 +66,9 @@ grant_service::load(std::string key, const config::connection& connection, std::
     loading_.emplace(key, pending);
 
     const auto started = steady::now();
-    auto loaded = co_await store_.load(store::grant_key{connection.id, std::string{user}});
+    // Named, not a temporary in the co_await expression: GCC 12 destroys such temporaries twice.
+    const store::grant_key grant_key{connection.id, std::string{user}};
+    auto loaded = co_await store_.load(grant_key);
     if (observer_.on_store) {
         observer_.on_store("load", steady::now() - started);
     }

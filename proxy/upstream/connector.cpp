@@ -63,8 +63,9 @@ asio::awaitable<connect_result> connector::resolve_and_connect(const destination
         }
     });
     const std::string host{to.host};
+    const std::string port = std::to_string(to.port);
     auto [rec, results] = co_await resolver.async_resolve(
-        host, std::to_string(to.port), tcp::resolver::numeric_service,
+        host, port, tcp::resolver::numeric_service,
         asio::as_tuple(asio::use_awaitable));
     deadline.cancel();
     if (rec == asio::error::operation_aborted) {

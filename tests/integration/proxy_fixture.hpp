@@ -96,7 +96,7 @@ log: { level: debug, format: json }
                               "\r\nContent-Type: application/json\r\nContent-Length: " +
                               std::to_string(json_body.size()) + "\r\n\r\n" +
                               std::string{json_body};
-        return exchange(admin_port, request).status;
+        return http_exchange(admin_port, request).status;
     }
 
     /// A GET through the proxy as (plugin, user) with the given extra header lines.

@@ -28,7 +28,7 @@ TEST_CASE("a proxied request gets the user's token in the header, query and body
     REQUIRE(f.put_grant("google", "alice", k_grant) == 200);
     const std::string body = R"({"token":"{OAUTH_PLUGIN_ACCESS_TOKEN}","n":1})";
 
-    const auto response = exchange(
+    const auto response = http_exchange(
         f.proxy_port,
         "POST " + f.plain.url("/v1/items?access_token=<OAUTH_PLUGIN_ACCESS_TOKEN>") +
             " HTTP/1.1\r\nHost: x\r\nX-Plugin-Id: calendar\r\nX-Plugin-User: alice\r\n"
@@ -55,7 +55,7 @@ TEST_CASE("an https origin is reached over verified TLS with the token injected"
     f.start();
     REQUIRE(f.put_grant("google", "alice", k_grant) == 200);
 
-    const auto response = exchange(
+    const auto response = http_exchange(
         f.proxy_port, f.proxied_get(f.tls.url("/calendar", "localhost"), "calendar", "alice",
                                     "Authorization: Bearer {OAUTH_PLUGIN_ACCESS_TOKEN}\r\n"));
 
@@ -73,7 +73,7 @@ TEST_CASE("an https origin whose certificate the proxy does not trust is refused
     f.start();
 
     const auto response =
-        exchange(f.proxy_port, f.proxied_get(untrusted.url("/", "localhost"), "calendar", "alice"));
+        http_exchange(f.proxy_port, f.proxied_get(untrusted.url("/", "localhost"), "calendar", "alice"));
 
     CHECK(response.status == 502);
     CHECK(response.header("X-OAuth-Injector-Error") == "upstream_unreachable");
@@ -87,7 +87,7 @@ TEST_CASE("a grant obtained for a shared connection serves every plugin using it
     f.start();
     REQUIRE(f.put_grant("google", "alice", k_grant) == 200);
 
-    const auto response = exchange(
+    const auto response = http_exchange(
         f.proxy_port, f.proxied_get(f.plain.url("/"), "mail", "alice",
                                     "Authorization: Bearer {OAUTH_PLUGIN_ACCESS_TOKEN}\r\n"));
 
@@ -104,21 +104,21 @@ TEST_CASE("requests that cannot be attributed are refused with a named reason",
 
     SECTION("an unknown plugin")
     {
-        const auto r = exchange(f.proxy_port, f.proxied_get(f.plain.url("/"), "nope", "alice"));
+        const auto r = http_exchange(f.proxy_port, f.proxied_get(f.plain.url("/"), "nope", "alice"));
         CHECK(r.status == 403);
         CHECK(r.header("X-OAuth-Injector-Error") == "unknown_plugin");
         CHECK(r.body.find("\"error\":\"unknown_plugin\"") != std::string::npos);
     }
     SECTION("no identity at all")
     {
-        const auto r = exchange(f.proxy_port, "GET " + f.plain.url("/") +
+        const auto r = http_exchange(f.proxy_port, "GET " + f.plain.url("/") +
                                                   " HTTP/1.1\r\nHost: x\r\n\r\n");
         CHECK(r.status == 407);
         CHECK(r.header("X-OAuth-Injector-Error") == "identity_required");
     }
     SECTION("an identity header given twice")
     {
-        const auto r = exchange(f.proxy_port, f.proxied_get(f.plain.url("/"), "calendar", "alice",
+        const auto r = http_exchange(f.proxy_port, f.proxied_get(f.plain.url("/"), "calendar", "alice",
                                                              "X-Plugin-User: bob\r\n"));
         CHECK(r.status == 407);
         CHECK(r.header("X-OAuth-Injector-Error") == "identity_invalid");
@@ -135,7 +135,7 @@ TEST_CASE("a placeholder toward a host outside allowed_hosts is never forwarded"
 
     SECTION("in a header")
     {
-        const auto r = exchange(
+        const auto r = http_exchange(
             f.proxy_port, f.proxied_get(f.plain.url("/"), "other", "alice",
                                         "Authorization: Bearer {OAUTH_PLUGIN_ACCESS_TOKEN}\r\n"));
         CHECK(r.status == 403);
@@ -143,14 +143,14 @@ TEST_CASE("a placeholder toward a host outside allowed_hosts is never forwarded"
     }
     SECTION("in the target")
     {
-        const auto r = exchange(
+        const auto r = http_exchange(
             f.proxy_port,
             f.proxied_get(f.plain.url("/?t={OAUTH_PLUGIN_ACCESS_TOKEN}"), "other", "alice"));
         CHECK(r.status == 403);
     }
     SECTION("in the body")
     {
-        const auto r = exchange(f.proxy_port, post_json(f.plain.url("/"),
+        const auto r = http_exchange(f.proxy_port, post_json(f.plain.url("/"),
                                                         R"({"t":"<OAUTH_PLUGIN_ACCESS_TOKEN>"})",
                                                         "other", "alice"));
         CHECK(r.status == 403);
@@ -165,7 +165,7 @@ TEST_CASE("a request without a placeholder may go to any permitted host untouche
     proxy_fixture f;
     f.start();
 
-    const auto r = exchange(f.proxy_port, f.proxied_get(f.plain.url("/plain"), "other", "alice",
+    const auto r = http_exchange(f.proxy_port, f.proxied_get(f.plain.url("/plain"), "other", "alice",
                                                          "Authorization: Bearer abc\r\n"));
 
     CHECK(r.status == 200);
@@ -181,7 +181,7 @@ TEST_CASE("a user without a grant gets an empty value or a refusal, as configure
     SECTION("on_missing_token: empty (the default)")
     {
         f.start();
-        const auto r = exchange(
+        const auto r = http_exchange(
             f.proxy_port, f.proxied_get(f.plain.url("/"), "calendar", "nobody",
                                         "Authorization: Bearer {OAUTH_PLUGIN_ACCESS_TOKEN}\r\n"));
         CHECK(r.status == 200);
@@ -191,7 +191,7 @@ TEST_CASE("a user without a grant gets an empty value or a refusal, as configure
     SECTION("on_missing_token: reject")
     {
         f.start("    on_missing_token: reject\n");
-        const auto r = exchange(
+        const auto r = http_exchange(
             f.proxy_port, f.proxied_get(f.plain.url("/"), "calendar", "nobody",
                                         "Authorization: Bearer {OAUTH_PLUGIN_ACCESS_TOKEN}\r\n"));
         CHECK(r.status == 401);
@@ -208,7 +208,7 @@ TEST_CASE("when Redis goes away a cached grant still serves and others get store
     f.start("", "  cache_ttl: 1ms\n");
     REQUIRE(f.put_grant("google", "alice", k_grant) == 200);
     const auto with_token = [&](std::string_view user) {
-        return exchange(f.proxy_port,
+        return http_exchange(f.proxy_port,
                         f.proxied_get(f.plain.url("/"), "calendar", user,
                                       "Authorization: Bearer {OAUTH_PLUGIN_ACCESS_TOKEN}\r\n"));
     };
@@ -263,7 +263,7 @@ TEST_CASE("a chunked body is rewritten as it streams, placeholders split across 
     f.start();
     REQUIRE(f.put_grant("google", "alice", k_grant) == 200);
 
-    const auto r = exchange(f.proxy_port,
+    const auto r = http_exchange(f.proxy_port,
                             "POST " + f.plain.url("/upload") +
                                 " HTTP/1.1\r\nHost: x\r\nX-Plugin-Id: calendar\r\n"
                                 "X-Plugin-User: alice\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -332,7 +332,7 @@ TEST_CASE("an oversized head or body is refused", "[proxy][integration]")
 
     SECTION("head")
     {
-        const auto r = exchange(f.proxy_port,
+        const auto r = http_exchange(f.proxy_port,
                                 f.proxied_get(f.plain.url("/"), "calendar", "alice",
                                               "X-Big: " + std::string(20000, 'a') + "\r\n"));
         CHECK(r.status == 431);
@@ -358,7 +358,7 @@ TEST_CASE("an upstream that does not answer in time gives upstream_timeout",
     f.plain.set_handler(respond_after(gate, canned_response{}));
     f.start();
 
-    const auto r = exchange(f.proxy_port, f.proxied_get(f.plain.url("/slow"), "calendar", "alice"));
+    const auto r = http_exchange(f.proxy_port, f.proxied_get(f.plain.url("/slow"), "calendar", "alice"));
     gate->open();
 
     CHECK(r.status == 504);

@@ -110,16 +110,23 @@ std::pair<http_response, std::string> raw_connection::read_head_and_first_piece(
     });
     auto head = convert(parser.get());
 
+    // Chunk headers may arrive alone: read until some payload is there.
     std::string piece(4096, '\0');
-    parser.get().body().data = piece.data();
-    parser.get().body().size = piece.size();
-    impl_->run([&](auto handler) {
-        http::async_read_some(impl_->stream, impl_->buffer, parser,
-                              [handler](beast::error_code ec, std::size_t n) {
-                                  handler(ec == http::error::need_buffer ? beast::error_code{} : ec,
-                                          n);
-                              });
-    });
+    while (!parser.is_done()) {
+        parser.get().body().data = piece.data();
+        parser.get().body().size = piece.size();
+        impl_->run([&](auto handler) {
+            http::async_read_some(impl_->stream, impl_->buffer, parser,
+                                  [handler](beast::error_code ec, std::size_t n) {
+                                      handler(ec == http::error::need_buffer ? beast::error_code{}
+                                                                             : ec,
+                                              n);
+                                  });
+        });
+        if (parser.get().body().size < piece.size()) {
+            break;
+        }
+    }
     piece.resize(piece.size() - parser.get().body().size);
     return {std::move(head), std::move(piece)};
 }
@@ -159,7 +166,7 @@ bool raw_connection::closed_by_peer()
     return result == asio::error::eof || result == asio::error::connection_reset;
 }
 
-http_response exchange(unsigned short port, std::string_view request)
+http_response http_exchange(unsigned short port, std::string_view request)
 {
     raw_connection c{port};
     c.send(request);

@@ -48,6 +48,6 @@ private:
 };
 
 /// One request on a fresh connection, one response.
-http_response exchange(unsigned short port, std::string_view request);
+http_response http_exchange(unsigned short port, std::string_view request);
 
 } // namespace oi::test
