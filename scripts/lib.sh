@@ -9,6 +9,7 @@ OI_DEBIAN_PACKAGES=(
     catch2 libspdlog-dev libcli11-dev
     redis-server redis-sentinel
     curl python3 python3-requests nodejs npm openssl clang-format
+    prometheus python3-yaml  # promtool and YAML for tests/ops/check_observability.py
 )
 
 OI_BENCH_PACKAGES=(wrk nginx haproxy)
