@@ -5,6 +5,7 @@
 #include "config/loader.hpp"
 #include "config/units.hpp"
 #include "identity/identity.hpp"
+#include "intercept/ca_files.hpp"
 #include "server/server.hpp"
 
 #include <CLI/CLI.hpp>
@@ -75,6 +76,13 @@ int sign_identity(const std::string& secret_env, const std::string& user,
     return 0;
 }
 
+int init_ca(const std::string& dir, bool force)
+{
+    const auto files = oi::intercept::write_new_ca(dir, force);
+    std::cout << oi::intercept::trust_instructions(files);
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -107,6 +115,15 @@ int main(int argc, char** argv)
     sign_cmd->add_option("--plugin", plugin, "plugin id")->required();
     sign_cmd->add_option("--ttl", ttl, "lifetime, e.g. 5m");
 
+    auto* ca_cmd = app.add_subcommand("ca", "the interception CA");
+    ca_cmd->require_subcommand(1);
+    auto* ca_init_cmd =
+        ca_cmd->add_subcommand("init", "write a new CA as DIR/ca.pem and DIR/ca.key (mode 0600)");
+    std::string ca_dir;
+    bool ca_force = false;
+    ca_init_cmd->add_option("--dir", ca_dir, "directory for ca.pem and ca.key")->required();
+    ca_init_cmd->add_flag("--force", ca_force, "replace an existing CA");
+
     CLI11_PARSE(app, argc, argv);
 
     try {
@@ -115,6 +132,9 @@ int main(int argc, char** argv)
         }
         if (*sign_cmd) {
             return sign_identity(secret_env, user, plugin, ttl);
+        }
+        if (*ca_init_cmd) {
+            return init_ca(ca_dir, ca_force);
         }
         if (*run_cmd || !config_path.empty()) {
             return run(config_path);
