@@ -58,6 +58,9 @@ struct store_config {
     std::vector<encryption_key> encryption_keys; // first encrypts, all decrypt
     duration cache_ttl = std::chrono::seconds(5);    // how long a worker trusts a cached grant
     std::uint64_t cache_max_entries = 100000;        // per worker
+    // Bounds one token refresh (the token endpoint exchange) and how long a request waits for
+    // one; the cross-replica refresh lock lives this long plus a margin.
+    duration refresh_timeout = std::chrono::seconds(10);
 };
 
 struct identity_config {

@@ -168,8 +168,12 @@ void read_listen(yaml_reader& r, const entry& at, listen_config& out)
 
 void read_store(yaml_reader& r, const entry& at, store_config& out)
 {
-    constexpr std::array<key_spec, 5> k_keys{
-        {{"redis"}, {"memory"}, {"encryption_keys"}, {"cache_ttl"}, {"cache_max_entries"}}};
+    constexpr std::array<key_spec, 6> k_keys{{{"redis"},
+                                              {"memory"},
+                                              {"encryption_keys"},
+                                              {"cache_ttl"},
+                                              {"cache_max_entries"},
+                                              {"refresh_timeout"}}};
     auto map = r.fixed_map(at, k_keys);
     if (!map) {
         return;
@@ -193,6 +197,8 @@ void read_store(yaml_reader& r, const entry& at, store_config& out)
     assign(*map, "cache_ttl", out.cache_ttl, [&](const entry& e) { return r.duration(e, false); });
     assign(*map, "cache_max_entries", out.cache_max_entries,
            [&](const entry& e) { return r.integer(e, 1, 100'000'000); });
+    assign(*map, "refresh_timeout", out.refresh_timeout,
+           [&](const entry& e) { return r.duration(e, false); });
 
     if (const entry* keys = map->find("encryption_keys")) {
         read_encryption_keys(r, *keys, out.encryption_keys);

@@ -9,6 +9,8 @@
 //
 // Besides SPEC.md's keys the loader accepts `store.redis.password` (instead of a password inside
 // the URL), `store.cache_ttl` and `store.cache_max_entries` (the per-worker grant cache),
+// `store.refresh_timeout` (default 10s: the longest a token refresh, or a request waiting for one,
+// takes),
 // `upstream.pool_idle_timeout` and `upstream.pool_max_idle_per_host` (0: no pooling),
 // `limits.header_timeout` (default 30s), and the plugin-manifest aliases inside a connection. A
 // connection's `preset` is only recorded for now: it does not yet supply defaults, so

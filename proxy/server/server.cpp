@@ -5,6 +5,7 @@
 #include "metrics/metrics.hpp"
 #include "server/proxy_session.hpp"
 #include "store/store_factory.hpp"
+#include "token/endpoint_caller.hpp"
 #include "upstream/tls_client.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -23,6 +24,22 @@ namespace {
 using steady = std::chrono::steady_clock;
 
 double seconds(steady::duration d) { return std::chrono::duration<double>(d).count(); }
+
+metrics::refresh_result refresh_metric(token::refresh_status s)
+{
+    switch (s) {
+    case token::refresh_status::success:
+        return metrics::refresh_result::success;
+    case token::refresh_status::needs_reauth:
+        return metrics::refresh_result::invalid_grant;
+    case token::refresh_status::failed:
+    case token::refresh_status::wait_expired:
+        return metrics::refresh_result::error;
+    case token::refresh_status::skipped:
+        return metrics::refresh_result::skipped;
+    }
+    return metrics::refresh_result::error;
+}
 
 unsigned worker_count(unsigned configured)
 {
@@ -92,6 +109,7 @@ void server::build_workers()
         auto w = std::make_unique<worker>();
         w->runtime = runtime_;
         w->store = stores_->make(w->io);
+        w->connector = std::make_unique<upstream::connector>(w->io, tls_, cfg.upstream);
         w->grants = std::make_unique<token::grant_service>(
             w->io, *w->store, cfg.store,
             token::lookup_observer{
@@ -105,8 +123,12 @@ void server::build_workers()
                     metrics_->store_error(metrics::store_op::load);
                     log::event(log::level::warn, "store_error", {{"operation", "load"}});
                 },
-            });
-        w->connector = std::make_unique<upstream::connector>(w->io, tls_, cfg.upstream);
+                [this](std::string_view connection, token::refresh_status s, steady::duration) {
+                    metrics_->token_refresh(metrics_->connection_index(connection),
+                                            refresh_metric(s));
+                },
+            },
+            token::make_endpoint_caller(*w->connector));
         w->pool = std::make_unique<upstream::pool>(
             *w->connector,
             upstream::pool_limits{static_cast<std::size_t>(cfg.upstream.pool_max_idle_per_host),

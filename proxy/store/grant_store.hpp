@@ -5,7 +5,12 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/result.hpp>
 
+#include <boost/system/errc.hpp>
+
+#include <chrono>
+#include <cstdint>
 #include <optional>
+#include <string_view>
 
 namespace oi::store {
 
@@ -25,6 +30,44 @@ public:
     virtual boost::asio::awaitable<result<bool>> remove(const grant_key& key) = 0;
     /// Round trip to the store, for /readyz.
     virtual boost::asio::awaitable<result<void>> ping() = 0;
+
+    // ---- refresh coordination (token/refresh_flight.hpp) ----
+    // The defaults fail with errc::operation_not_supported: a store that cannot coordinate
+    // refreshes across processes says so, and the caller then does not refresh through it.
+
+    /// Takes the refresh lock of `key` for `owner` (a random token) for at most `ttl`; false when
+    /// another owner holds it.
+    virtual boost::asio::awaitable<result<bool>>
+    try_lock(const grant_key& key, std::string_view owner, std::chrono::milliseconds ttl);
+    /// Releases the lock only when `owner` still holds it (compare-and-delete); returns whether
+    /// it did.
+    virtual boost::asio::awaitable<result<bool>> unlock(const grant_key& key,
+                                                        std::string_view owner);
+    /// Saves `value` only when the stored grant exists and still has `expected_version`;
+    /// returns whether it did.
+    virtual boost::asio::awaitable<result<bool>>
+    save_if_version(const grant_key& key, const grant& value, std::uint64_t expected_version);
 };
+
+inline boost::asio::awaitable<result<bool>>
+grant_store::try_lock(const grant_key&, std::string_view, std::chrono::milliseconds)
+{
+    co_return result<bool>(boost::system::in_place_error,
+                           make_error_code(boost::system::errc::operation_not_supported));
+}
+
+inline boost::asio::awaitable<result<bool>> grant_store::unlock(const grant_key&,
+                                                                std::string_view)
+{
+    co_return result<bool>(boost::system::in_place_error,
+                           make_error_code(boost::system::errc::operation_not_supported));
+}
+
+inline boost::asio::awaitable<result<bool>>
+grant_store::save_if_version(const grant_key&, const grant&, std::uint64_t)
+{
+    co_return result<bool>(boost::system::in_place_error,
+                           make_error_code(boost::system::errc::operation_not_supported));
+}
 
 } // namespace oi::store

@@ -30,6 +30,43 @@ std::size_t memory_grant_backend::size() const
     return grants_.size();
 }
 
+bool memory_grant_backend::try_lock(const grant_key& key, std::string_view owner,
+                                    std::chrono::milliseconds ttl)
+{
+    const auto now = std::chrono::steady_clock::now();
+    const std::lock_guard lock(mutex_);
+    auto [it, inserted] = locks_.try_emplace({key.connection, key.user});
+    if (!inserted && it->second.expires > now) {
+        return false;
+    }
+    it->second = lock_entry{std::string{owner}, now + ttl};
+    return true;
+}
+
+bool memory_grant_backend::unlock(const grant_key& key, std::string_view owner)
+{
+    const auto now = std::chrono::steady_clock::now();
+    const std::lock_guard lock(mutex_);
+    const auto it = locks_.find({key.connection, key.user});
+    if (it == locks_.end() || it->second.owner != owner || it->second.expires <= now) {
+        return false;
+    }
+    locks_.erase(it);
+    return true;
+}
+
+bool memory_grant_backend::put_if_version(const grant_key& key, const grant& value,
+                                          std::uint64_t expected)
+{
+    const std::lock_guard lock(mutex_);
+    const auto it = grants_.find({key.connection, key.user});
+    if (it == grants_.end() || it->second.version != expected) {
+        return false;
+    }
+    it->second = value;
+    return true;
+}
+
 memory_grant_store::memory_grant_store(std::shared_ptr<memory_grant_backend> backend)
     : backend_(std::move(backend))
 {}
@@ -54,6 +91,26 @@ boost::asio::awaitable<result<bool>> memory_grant_store::remove(const grant_key&
 boost::asio::awaitable<result<void>> memory_grant_store::ping()
 {
     co_return result<void>{};
+}
+
+boost::asio::awaitable<result<bool>>
+memory_grant_store::try_lock(const grant_key& key, std::string_view owner,
+                             std::chrono::milliseconds ttl)
+{
+    co_return backend_->try_lock(key, owner, ttl);
+}
+
+boost::asio::awaitable<result<bool>> memory_grant_store::unlock(const grant_key& key,
+                                                                std::string_view owner)
+{
+    co_return backend_->unlock(key, owner);
+}
+
+boost::asio::awaitable<result<bool>>
+memory_grant_store::save_if_version(const grant_key& key, const grant& value,
+                                    std::uint64_t expected_version)
+{
+    co_return backend_->put_if_version(key, value, expected_version);
 }
 
 } // namespace oi::store

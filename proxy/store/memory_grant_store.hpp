@@ -6,7 +6,8 @@
 //
 // Ownership and threads: the backend is shared (shared_ptr) by the factory and every worker's
 // store; its mutex makes it safe from any thread. The store's coroutines complete without
-// suspending. Errors: none; `ping` always succeeds.
+// suspending. Errors: none; `ping` always succeeds. The refresh lock is process-wide (the backend
+// is), with the same owner and time-to-live rules as on Redis.
 
 #include "store/grant_store.hpp"
 
@@ -26,9 +27,20 @@ public:
     bool erase(const grant_key& key);
     [[nodiscard]] std::size_t size() const;
 
+    /// Refresh coordination, atomic under the backend's mutex (see grant_store).
+    bool try_lock(const grant_key& key, std::string_view owner, std::chrono::milliseconds ttl);
+    bool unlock(const grant_key& key, std::string_view owner);
+    bool put_if_version(const grant_key& key, const grant& value, std::uint64_t expected);
+
 private:
+    struct lock_entry {
+        std::string owner;
+        std::chrono::steady_clock::time_point expires;
+    };
+
     mutable std::mutex mutex_;
     std::map<std::pair<std::string, std::string>, grant> grants_;
+    std::map<std::pair<std::string, std::string>, lock_entry> locks_;
 };
 
 class memory_grant_store final : public grant_store {
@@ -39,6 +51,12 @@ public:
     boost::asio::awaitable<result<void>> save(const grant_key& key, const grant& value) override;
     boost::asio::awaitable<result<bool>> remove(const grant_key& key) override;
     boost::asio::awaitable<result<void>> ping() override;
+    boost::asio::awaitable<result<bool>> try_lock(const grant_key& key, std::string_view owner,
+                                                  std::chrono::milliseconds ttl) override;
+    boost::asio::awaitable<result<bool>> unlock(const grant_key& key,
+                                                std::string_view owner) override;
+    boost::asio::awaitable<result<bool>> save_if_version(const grant_key& key, const grant& value,
+                                                         std::uint64_t expected_version) override;
 
 private:
     std::shared_ptr<memory_grant_backend> backend_;

@@ -2,7 +2,9 @@
 
 #include "store/store_error.hpp"
 
+#include <algorithm>
 #include <array>
+#include <string>
 
 namespace oi::store {
 namespace {
@@ -20,6 +22,16 @@ std::optional<boost::system::error_code> unexpected(const redis_reply& reply, ki
     }
     return std::nullopt;
 }
+
+// Deletes the lock only when it still holds the caller's owner token.
+constexpr std::string_view k_unlock_script =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) "
+    "else return 0 end";
+
+// Writes the new record only when the stored one is exactly the record that was read.
+constexpr std::string_view k_compare_and_set_script =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) "
+    "return 1 else return 0 end";
 
 } // namespace
 
@@ -91,6 +103,92 @@ boost::asio::awaitable<result<bool>> redis_grant_store::remove(const grant_key& 
         co_return result<bool>(boost::system::in_place_error, *ec);
     }
     co_return reply->integer > 0;
+}
+
+std::string redis_grant_store::lock_key(std::string_view prefix, const grant_key& key)
+{
+    std::string out(prefix);
+    out.append(":lock:").append(key.connection).append(":").append(key.user);
+    return out;
+}
+
+boost::asio::awaitable<result<bool>>
+redis_grant_store::try_lock(const grant_key& key, std::string_view owner,
+                            std::chrono::milliseconds ttl)
+{
+    const std::string lock = lock_key(key_prefix_, key);
+    const std::string millis = std::to_string(std::max<long long>(1, ttl.count()));
+
+    const auto reply = co_await client_->command(
+        std::array<std::string_view, 6>{"SET", lock, owner, "NX", "PX", millis});
+
+    if (!reply) {
+        co_return result<bool>(boost::system::in_place_error, reply.error());
+    }
+    if (reply->type == kind::nil) {
+        co_return false;
+    }
+    if (const auto ec = unexpected(*reply, kind::status)) {
+        co_return result<bool>(boost::system::in_place_error, *ec);
+    }
+    co_return true;
+}
+
+boost::asio::awaitable<result<bool>> redis_grant_store::unlock(const grant_key& key,
+                                                               std::string_view owner)
+{
+    const std::string lock = lock_key(key_prefix_, key);
+
+    const auto reply = co_await client_->command(
+        std::array<std::string_view, 5>{"EVAL", k_unlock_script, "1", lock, owner});
+
+    if (!reply) {
+        co_return result<bool>(boost::system::in_place_error, reply.error());
+    }
+    if (const auto ec = unexpected(*reply, kind::integer)) {
+        co_return result<bool>(boost::system::in_place_error, *ec);
+    }
+    co_return reply->integer == 1;
+}
+
+boost::asio::awaitable<result<bool>>
+redis_grant_store::save_if_version(const grant_key& key, const grant& value,
+                                   std::uint64_t expected_version)
+{
+    const std::string redis_key_text = redis_key(key_prefix_, key);
+
+    // Read the record as it is now and check its version.
+    const auto current =
+        co_await client_->command(std::array<std::string_view, 2>{"GET", redis_key_text});
+    if (!current) {
+        co_return result<bool>(boost::system::in_place_error, current.error());
+    }
+    if (current->type == kind::nil) {
+        co_return false;
+    }
+    if (const auto ec = unexpected(*current, kind::string)) {
+        co_return result<bool>(boost::system::in_place_error, *ec);
+    }
+    const auto opened = codec_->open(key, current->str);
+    if (!opened) {
+        co_return result<bool>(boost::system::in_place_error, opened.error());
+    }
+    if (opened->version != expected_version) {
+        co_return false;
+    }
+
+    // Write only if nobody wrote since that read.
+    const std::string record = codec_->seal(key, value);
+    const auto reply = co_await client_->command(std::array<std::string_view, 6>{
+        "EVAL", k_compare_and_set_script, "1", redis_key_text, current->str, record});
+
+    if (!reply) {
+        co_return result<bool>(boost::system::in_place_error, reply.error());
+    }
+    if (const auto ec = unexpected(*reply, kind::integer)) {
+        co_return result<bool>(boost::system::in_place_error, *ec);
+    }
+    co_return reply->integer == 1;
 }
 
 boost::asio::awaitable<result<void>> redis_grant_store::ping()

@@ -4,6 +4,13 @@
 // whose value is the record sealed by grant_codec. load = GET and open, save = seal and SET,
 // remove = DEL, ping = PING.
 //
+// Refresh coordination: the lock is `<key_prefix>:lock:<connection>:<user>`, taken with
+// `SET NX PX` holding the owner's random token and released by a Lua compare-and-delete, so only
+// its owner releases it and a crashed owner's lock ends at its time-to-live. save_if_version
+// reads and opens the record, checks its version, then writes with a Lua compare-and-set on the
+// exact record bytes it read: any write in between (a refresh elsewhere, an admin import) makes
+// it return false. The record is encrypted, so the version cannot be compared inside Redis.
+//
 // Connection ids from the config never end a shared id with user text, and the record is
 // authenticated against its (connection, user) pair, so even two pairs that spelled the same
 // Redis key could not read each other's grant: the record would not open.
@@ -33,6 +40,15 @@ public:
     boost::asio::awaitable<result<void>> save(const grant_key& key, const grant& value) override;
     boost::asio::awaitable<result<bool>> remove(const grant_key& key) override;
     boost::asio::awaitable<result<void>> ping() override;
+    boost::asio::awaitable<result<bool>> try_lock(const grant_key& key, std::string_view owner,
+                                                  std::chrono::milliseconds ttl) override;
+    boost::asio::awaitable<result<bool>> unlock(const grant_key& key,
+                                                std::string_view owner) override;
+    boost::asio::awaitable<result<bool>> save_if_version(const grant_key& key, const grant& value,
+                                                         std::uint64_t expected_version) override;
+
+    /// The Redis key of a grant's refresh lock.
+    [[nodiscard]] static std::string lock_key(std::string_view prefix, const grant_key& key);
 
     /// The Redis key of a grant.
     [[nodiscard]] static std::string redis_key(std::string_view prefix, const grant_key& key);

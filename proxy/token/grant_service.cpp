@@ -1,7 +1,12 @@
 #include "token/grant_service.hpp"
 
+#include "common/log.hpp"
+
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
 
 namespace oi::token {
 
@@ -9,10 +14,10 @@ namespace asio = boost::asio;
 using steady = std::chrono::steady_clock;
 
 grant_service::grant_service(asio::io_context& io, store::grant_store& store,
-                             const config::store_config& cfg, lookup_observer observer)
-    : io_(io), store_(store), cfg_(cfg), observer_(std::move(observer))
-{
-}
+                             const config::store_config& cfg, lookup_observer observer,
+                             token_caller caller)
+    : io_(io), store_(store), cfg_(cfg), observer_(std::move(observer)), caller_(std::move(caller))
+{}
 
 lookup_result grant_service::judge(const std::shared_ptr<const store::grant>& grant,
                                    cache_result how)
@@ -42,21 +47,147 @@ asio::awaitable<lookup_result> grant_service::lookup(const config::connection& c
             if (observer_.on_cache) {
                 observer_.on_cache(cache_result::hit);
             }
-            co_return judge(it->second.grant, cache_result::hit);
+            auto grant = it->second.grant;
+            if (grant && caller_ && refresh_due(*grant, connection)) {
+                const std::string key = key_buffer_;
+                grant = co_await refreshed(connection, user, key, std::move(grant));
+            }
+            co_return judge(grant, cache_result::hit);
         }
     }
 
-    // Another lookup is already reading this grant: wait for its answer.
+    // Another lookup is already reading this grant: wait for its answer; else read it.
     std::string key = key_buffer_;
+    std::shared_ptr<pending_load> pending;
     if (auto it = loading_.find(std::string_view{key}); it != loading_.end()) {
-        auto pending = it->second;
+        pending = it->second;
         auto [ec] = co_await pending->done.async_wait(asio::as_tuple(asio::use_awaitable));
         (void)ec; // cancellation is the signal
+    } else {
+        pending = co_await load(key, connection, user);
+    }
+    if (pending->failed) {
         co_return after_load(*pending, key);
     }
 
-    auto pending = co_await load(key, connection, user);
-    co_return after_load(*pending, key);
+    if (observer_.on_cache) {
+        observer_.on_cache(cache_result::miss);
+    }
+    auto grant = pending->grant;
+    if (grant && caller_ && refresh_due(*grant, connection)) {
+        grant = co_await refreshed(connection, user, key, std::move(grant));
+    }
+    co_return judge(grant, cache_result::miss);
+}
+
+bool grant_service::refresh_due(const store::grant& grant, const config::connection& connection)
+{
+    return !grant.needs_reauth && !grant.refresh_token.empty() && grant.has_expiry() &&
+           grant.expires_at - connection.refresh_before <= store::clock::now();
+}
+
+asio::awaitable<std::shared_ptr<const store::grant>>
+grant_service::refreshed(const config::connection& connection, std::string_view user,
+                         const std::string& key, std::shared_ptr<const store::grant> grant)
+{
+    // Backing off after a transient failure: the old grant is all there is.
+    const auto now = steady::now();
+    if (auto b = backoffs_.find(std::string_view{key});
+        b != backoffs_.end() && b->second.next_attempt > now) {
+        co_return grant;
+    }
+
+    // Join the flight of this grant, or start one.
+    std::shared_ptr<flight> f;
+    if (auto it = flights_.find(std::string_view{key}); it != flights_.end()) {
+        f = it->second;
+    } else {
+        f = std::make_shared<flight>(io_, now + cfg_.refresh_timeout);
+        flights_.emplace(key, f);
+        store::grant_key grant_key{connection.id, std::string{user}};
+        asio::co_spawn(io_, run_flight(f, connection, std::move(grant_key), key, grant),
+                       [this, f, key](const std::exception_ptr& e) {
+                           if (e && !f->finished) {
+                               // Out of memory or a bug: do not leave requests waiting on it.
+                               flights_.erase(key);
+                               f->finished = true;
+                               f->done.cancel();
+                               log::event(log::level::error, "token_refresh_failed_internally");
+                           }
+                       });
+    }
+
+    // A token that still works is served now; the refresh goes on without this request.
+    if (grant->expires_at > store::clock::now()) {
+        co_return grant;
+    }
+
+    // Expired: wait for the flight, at most until its bound.
+    auto [ec] = co_await f->done.async_wait(asio::as_tuple(asio::use_awaitable));
+    (void)ec; // cancelled: finished; expired: the bound ran out
+    if (f->finished && f->grant) {
+        co_return f->grant;
+    }
+    co_return grant;
+}
+
+asio::awaitable<void> grant_service::run_flight(std::shared_ptr<flight> f,
+                                                config::connection connection,
+                                                store::grant_key grant_key, std::string key,
+                                                std::shared_ptr<const store::grant> seen)
+{
+    const auto started = steady::now();
+    refresh_limits limits;
+    limits.call_timeout = cfg_.refresh_timeout;
+    limits.lock_ttl = cfg_.refresh_timeout + k_lock_margin;
+    limits.wait = cfg_.refresh_timeout;
+
+    const refresh_outcome out =
+        co_await refresh_grant(store_, caller_, connection, grant_key, seen->version, limits);
+
+    f->finished = true;
+    f->grant = out.grant ? out.grant : seen;
+    if (out.grant) {
+        remember(key, out.grant);
+    }
+    after_flight(key, connection, out, steady::now() - started);
+    flights_.erase(key);
+    f->done.cancel();
+}
+
+void grant_service::after_flight(const std::string& key, const config::connection& connection,
+                                 const refresh_outcome& out, steady::duration took)
+{
+    // Transient failures back off per grant; anything else clears the backoff.
+    if (out.status == refresh_status::failed) {
+        auto& b = backoffs_[key];
+        b.failures = std::min(b.failures + 1, 20U);
+        const std::chrono::milliseconds doubled = k_backoff_first * (1LL << (b.failures - 1));
+        auto delay = std::min(k_backoff_max, doubled);
+        delay = jittered(delay);
+        if (out.retry_after && *out.retry_after > delay) {
+            delay = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::min<std::chrono::milliseconds>(*out.retry_after, k_backoff_max));
+        }
+        b.next_attempt = steady::now() + delay;
+    } else {
+        backoffs_.erase(key);
+    }
+
+    if (observer_.on_refresh) {
+        observer_.on_refresh(connection.id, out.status, took);
+    }
+    const bool bad = out.status == refresh_status::failed ||
+                     out.status == refresh_status::needs_reauth ||
+                     out.status == refresh_status::wait_expired;
+    log::event(bad ? log::level::warn : log::level::info, "token_refresh",
+               {{"connection", connection.id},
+                {"result", status_name(out.status)},
+                {"duration_ms", std::chrono::duration<double, std::milli>(took).count()},
+                {"waited_for_lock", out.waited_for_lock},
+                {"http_status", out.http_status},
+                {"error", out.error},
+                {"detail", out.detail}});
 }
 
 asio::awaitable<std::shared_ptr<grant_service::pending_load>>
@@ -123,9 +254,8 @@ void grant_service::remember(std::string_view key, std::shared_ptr<const store::
 
     // Bounded: past the limit, expired entries go first, then arbitrary ones.
     if (cache_.size() >= cfg_.cache_max_entries) {
-        std::erase_if(cache_, [&](const auto& kv) {
-            return now - kv.second.fetched_at >= cfg_.cache_ttl;
-        });
+        std::erase_if(cache_,
+                      [&](const auto& kv) { return now - kv.second.fetched_at >= cfg_.cache_ttl; });
         while (cache_.size() >= cfg_.cache_max_entries && !cache_.empty()) {
             cache_.erase(cache_.begin());
         }

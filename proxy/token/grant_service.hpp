@@ -4,14 +4,26 @@
 // in-process cache, else from the store. Concurrent lookups of one grant on a worker share one
 // store read. When the store fails, a cached grant whose token is still valid is served.
 //
-// One instance per worker, used only from that worker's io_context thread: no locks.
+// Refresh: a grant whose access token expires within the connection's `refresh_before` (and has a
+// refresh token, and does not need re-authorization) is refreshed by one flight per grant per
+// worker (refresh_flight.hpp coordinates the workers and replicas through the store's lock).
+// While the old token is still valid, requests keep using it and do not wait; once it has
+// expired, requests wait for the flight, at most `store.refresh_timeout`, and then see the missing
+// grant behaviour. After a transient failure (transport, 5xx, 429, store) the grant backs off
+// with jitter (Retry-After when given); after a refusal only re-authorization helps and the grant
+// is stored with needs_reauth, so the provider is not called again.
+//
+// One instance per worker, used only from that worker's io_context thread: no locks. Refresh
+// flights run detached on that io_context and hold no reference into a request.
 
 #include "config/config.hpp"
 #include "store/grant_store.hpp"
+#include "token/refresh_flight.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -37,12 +49,25 @@ struct lookup_observer {
     std::function<void(cache_result)> on_cache;
     std::function<void(std::string_view operation, std::chrono::steady_clock::duration)> on_store;
     std::function<void(std::string_view operation)> on_store_error;
+    /// One refresh flight has ended (a log event is written by the service itself).
+    std::function<void(std::string_view connection, refresh_status,
+                       std::chrono::steady_clock::duration)>
+        on_refresh;
 };
+
+/// Per-grant backoff after a transient refresh failure: 1s, 2s, 4s... up to 5 minutes, each
+/// drawn in [d/2, d]; a Retry-After longer than that wins.
+inline constexpr std::chrono::milliseconds k_backoff_first{1000};
+inline constexpr std::chrono::milliseconds k_backoff_max{300000};
+/// The refresh lock outlives the refresh bound by this much, covering the store writes.
+inline constexpr std::chrono::milliseconds k_lock_margin{5000};
 
 class grant_service {
 public:
+    /// An empty `caller` disables refreshing (grants are then served until they expire).
     grant_service(boost::asio::io_context& io, store::grant_store& store,
-                  const config::store_config& cfg, lookup_observer observer = {});
+                  const config::store_config& cfg, lookup_observer observer = {},
+                  token_caller caller = {});
 
     boost::asio::awaitable<lookup_result> lookup(const config::connection& connection,
                                                  std::string_view user);
@@ -51,6 +76,8 @@ public:
     void invalidate(std::string_view connection, std::string_view user);
 
     [[nodiscard]] std::size_t cached_entries() const noexcept { return cache_.size(); }
+    /// Refresh flights running now on this worker.
+    [[nodiscard]] std::size_t refreshes_in_flight() const noexcept { return flights_.size(); }
 
 private:
     struct entry {
@@ -70,16 +97,41 @@ private:
     struct pending_load {
         explicit pending_load(boost::asio::io_context& io)
             : done(io, boost::asio::steady_timer::time_point::max())
-        {
-        }
+        {}
         boost::asio::steady_timer done; // cancelled when the read has finished
         bool failed = false;
         std::shared_ptr<const store::grant> grant;
     };
 
-    boost::asio::awaitable<std::shared_ptr<pending_load>> load(std::string key,
-                                                               const config::connection& connection,
-                                                               std::string_view user);
+    /// One refresh of one grant on this worker, shared by every request that needs it.
+    struct flight {
+        flight(boost::asio::io_context& io, std::chrono::steady_clock::time_point bound)
+            : done(io, bound)
+        {}
+        boost::asio::steady_timer done; // cancelled when finished; expires at the wait bound
+        bool finished = false;
+        std::shared_ptr<const store::grant> grant; // the grant to serve afterwards
+    };
+
+    struct backoff {
+        std::chrono::steady_clock::time_point next_attempt;
+        unsigned failures = 0;
+    };
+
+    boost::asio::awaitable<std::shared_ptr<const store::grant>>
+    refreshed(const config::connection& connection, std::string_view user, const std::string& key,
+              std::shared_ptr<const store::grant> grant);
+    boost::asio::awaitable<void> run_flight(std::shared_ptr<flight> f,
+                                            config::connection connection,
+                                            store::grant_key grant_key, std::string key,
+                                            std::shared_ptr<const store::grant> seen);
+    void after_flight(const std::string& key, const config::connection& connection,
+                      const refresh_outcome& out, std::chrono::steady_clock::duration took);
+    [[nodiscard]] static bool refresh_due(const store::grant& grant,
+                                          const config::connection& connection);
+
+    boost::asio::awaitable<std::shared_ptr<pending_load>>
+    load(std::string key, const config::connection& connection, std::string_view user);
     lookup_result after_load(const pending_load& load, std::string_view key);
     void remember(std::string_view key, std::shared_ptr<const store::grant> grant);
     static lookup_result judge(const std::shared_ptr<const store::grant>& grant, cache_result how);
@@ -88,11 +140,14 @@ private:
     store::grant_store& store_;
     const config::store_config& cfg_;
     lookup_observer observer_;
+    token_caller caller_;
     std::string key_buffer_;
     std::unordered_map<std::string, entry, string_hash, std::equal_to<>> cache_;
     // Loads in flight; waiters sleep on the timer, which the loader cancels when done.
     std::unordered_map<std::string, std::shared_ptr<pending_load>, string_hash, std::equal_to<>>
         loading_;
+    std::unordered_map<std::string, std::shared_ptr<flight>, string_hash, std::equal_to<>> flights_;
+    std::unordered_map<std::string, backoff, string_hash, std::equal_to<>> backoffs_;
 };
 
 } // namespace oi::token
