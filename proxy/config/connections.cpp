@@ -217,6 +217,12 @@ void read_connections(yaml_reader& r, const entry& at, std::map<std::string, con
             r.error(e.key_mark, e.path, "a connection id must match [A-Za-z0-9][A-Za-z0-9._-]*");
             continue;
         }
+        // Plugins' own connections are named "plugin:<id>"; a shared one named "plugin" could
+        // then share store keys with them ("plugin" + user "x:u" against "plugin:x" + user "u").
+        if (e.key == "plugin") {
+            r.error(e.key_mark, e.path, "the connection id 'plugin' is reserved");
+            continue;
+        }
         if (auto c = read_connection(r, e, e.key)) {
             out.emplace(e.key, std::move(*c));
         }

@@ -12,6 +12,7 @@ namespace oi::server {
 namespace {
 
 constexpr std::size_t k_read_chunk = 16 * 1024;
+constexpr std::size_t k_linger_drain_bytes = 256 * 1024;
 
 std::string_view as_view(const boost::beast::flat_buffer& b)
 {
@@ -66,6 +67,24 @@ asio::awaitable<void> proxy_session::run()
         on_exchange_(rq.rec);
         if (!keep_going || close_after_) {
             break;
+        }
+    }
+    co_await close_client();
+}
+
+asio::awaitable<void> proxy_session::close_client()
+{
+    // A refusal may leave request bytes unread. Closing a socket with unread input sends a reset
+    // that can destroy the refusal before the client reads it (RFC 9112 section 9.6), so: stop
+    // sending, read and drop what still arrives for a short, bounded while, then close.
+    if (close_after_ && !client_->is_tls()) {
+        error_code ec;
+        client_->socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+        client_->expires_after(std::chrono::seconds(2));
+        std::size_t drained = 0;
+        while (!ec && drained < k_linger_drain_bytes) {
+            drained += co_await client_->read_some(in_.prepare(k_read_chunk), ec);
+            in_.clear();
         }
     }
     co_await client_->shutdown();

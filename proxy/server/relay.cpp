@@ -216,6 +216,8 @@ std::string proxy_session::client_response_head(bool& dechunk, bool& rechunk)
     }
     if (close_after_) {
         out.append("Connection: close\r\n");
+    } else if (!client_11) {
+        out.append("Connection: keep-alive\r\n"); // RFC 9112 section 9.3: 1.0 needs it said
     }
     out.append("\r\n");
     return out;

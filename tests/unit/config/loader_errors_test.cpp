@@ -384,3 +384,18 @@ connections:
         CHECK(format_error(e).find("very-secret-value") == std::string::npos);
     }
 }
+
+TEST_CASE("a shared connection may not be named 'plugin', the prefix of plugins' own connections",
+          "[config][errors]")
+{
+    auto e = single_error(std::string(k_memory_store) + R"(connections:
+  plugin:
+    token_url: https://x.example/token
+    authorization_url: https://x.example/auth
+    client_id: id
+    allowed_hosts: [x.example]
+)");
+
+    CHECK(is_at(e, 3, 3, "connections.plugin"));
+    CHECK_THAT(e.message, Catch::Contains("reserved"));
+}
