@@ -1,6 +1,6 @@
 #include "identity/identity.hpp"
 
-#include "identity/base64.hpp"
+#include "common/base64.hpp"
 #include "identity/jwt.hpp"
 
 #include <algorithm>

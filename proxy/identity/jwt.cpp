@@ -1,6 +1,6 @@
 #include "identity/jwt.hpp"
 
-#include "identity/base64.hpp"
+#include "common/base64.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -1,6 +1,6 @@
 #include "store/grant_codec.hpp"
 
-#include "store/base64url.hpp"
+#include "common/base64.hpp"
 #include "store/store_error.hpp"
 
 #include <boost/json.hpp>
@@ -261,7 +261,7 @@ std::string grant_codec::seal(const grant_key& key, const grant& value) const
         encrypt(current.key, associated_data(current.id, key), plaintext.value);
 
     std::string record(k_format);
-    record.append(".").append(current.id).append(".").append(detail::base64url_encode(sealed));
+    record.append(".").append(current.id).append(".").append(base64url_encode(sealed));
     return record;
 }
 
@@ -277,7 +277,7 @@ boost::system::result<grant> grant_codec::open(const grant_key& key, std::string
         return make_error_code(store_errc::unknown_key);
     }
 
-    const auto sealed = detail::base64url_decode(parts->payload);
+    const auto sealed = base64url_decode(parts->payload);
     if (!sealed) {
         return make_error_code(store_errc::corrupt_record);
     }

@@ -1,6 +1,6 @@
 #include "identity/identity.hpp"
 
-#include "identity/base64.hpp"
+#include "common/base64.hpp"
 #include "identity/jwt.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -12,6 +12,7 @@
 using namespace std::chrono_literals;
 using namespace oi::identity;
 using oi::secret;
+using oi::base64url_encode;
 using std::chrono::system_clock;
 
 namespace {

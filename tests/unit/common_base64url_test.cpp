@@ -1,11 +1,11 @@
-#include "store/base64url.hpp"
+#include "common/base64.hpp"
 
 #include <catch2/catch.hpp>
 
-using oi::store::detail::base64url_decode;
-using oi::store::detail::base64url_encode;
+using oi::base64url_decode;
+using oi::base64url_encode;
 
-TEST_CASE("base64url encodes without padding in the URL alphabet", "[store][base64url]")
+TEST_CASE("base64url encodes without padding in the URL alphabet", "[base64]")
 {
     CHECK(base64url_encode("") == "");
     CHECK(base64url_encode("f") == "Zg");
@@ -14,7 +14,7 @@ TEST_CASE("base64url encodes without padding in the URL alphabet", "[store][base
     CHECK(base64url_encode("\xfb\xff") == "-_8");
 }
 
-TEST_CASE("base64url decodes what it encodes, including binary bytes", "[store][base64url]")
+TEST_CASE("base64url decodes what it encodes, including binary bytes", "[base64]")
 {
     std::string all;
     for (int i = 0; i < 256; ++i) {
@@ -29,7 +29,7 @@ TEST_CASE("base64url decodes what it encodes, including binary bytes", "[store][
 }
 
 TEST_CASE("base64url refuses padding, foreign characters and impossible lengths",
-          "[store][base64url]")
+          "[base64]")
 {
     CHECK_FALSE(base64url_decode("Zg==").has_value());
     CHECK_FALSE(base64url_decode("Zm+v").has_value());

@@ -1,8 +1,8 @@
-#include "identity/base64.hpp"
+#include "common/base64.hpp"
 
 #include <catch2/catch.hpp>
 
-using namespace oi::identity;
+using namespace oi;
 
 TEST_CASE("base64url round-trips every tail length without padding", "[identity][base64]")
 {

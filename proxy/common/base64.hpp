@@ -1,14 +1,14 @@
 #pragma once
 
-// Base64 as the identity formats need it: base64url without padding for JWTs (RFC 7515 section 2)
-// and standard base64 with padding for `Proxy-Authorization: Basic` (RFC 7617 section 2). Pure
+// Base64 as the proxy needs it: base64url without padding for JWTs (RFC 7515 section 2)
+// and stored grant records, and standard base64 with padding for `Proxy-Authorization: Basic` (RFC 7617 section 2). Pure
 // functions on OpenSSL's EVP_EncodeBlock/EVP_DecodeBlock; malformed input gives nullopt.
 
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace oi::identity {
+namespace oi {
 
 [[nodiscard]] std::string base64url_encode(std::string_view bytes);
 
@@ -18,4 +18,4 @@ namespace oi::identity {
 /// Only the standard alphabet, length a multiple of 4, at most two `=` at the end.
 [[nodiscard]] std::optional<std::string> base64_decode(std::string_view text);
 
-} // namespace oi::identity
+} // namespace oi

@@ -1,10 +1,10 @@
-#include "identity/base64.hpp"
+#include "common/base64.hpp"
 
 #include <openssl/evp.h>
 
 #include <algorithm>
 
-namespace oi::identity {
+namespace oi {
 
 namespace {
 
@@ -75,4 +75,4 @@ std::optional<std::string> base64_decode(std::string_view text)
     return decode_block(text, padding);
 }
 
-} // namespace oi::identity
+} // namespace oi
