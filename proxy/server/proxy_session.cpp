@@ -40,9 +40,10 @@ std::size_t find_head_end(std::string_view data, std::size_t from)
 } // namespace
 
 proxy_session::proxy_session(worker& w, std::unique_ptr<byte_stream> client,
-                             runtime_source runtime, exchange_sink on_exchange)
+                             runtime_source runtime, exchange_sink on_exchange,
+                             std::optional<tunnel_context> tunnel)
     : worker_(w), client_(std::move(client)), runtime_source_(std::move(runtime)),
-      on_exchange_(std::move(on_exchange))
+      on_exchange_(std::move(on_exchange)), tunnel_(std::move(tunnel))
 {
 }
 
@@ -163,14 +164,16 @@ asio::awaitable<bool> proxy_session::serve(request_state& rq)
 {
     rq.rec.method = head_.method;
 
-    // CONNECT tunnels come with interception; until then they are refused.
     if (http::iequals(head_.method, "CONNECT")) {
-        co_await refuse(rq, refusal::destination_denied, "CONNECT tunnels are not enabled", true);
-        co_return false;
+        if (tunnel_) {
+            co_await refuse(rq, refusal::bad_request, "CONNECT inside a tunnel", true);
+            co_return false;
+        }
+        co_return co_await handle_connect(rq);
     }
 
-    // The proxy forwards absolute-form requests only (RFC 9112 section 3.2.2).
-    auto target = http::parse_absolute_target(head_.target);
+    // Absolute-form (RFC 9112 section 3.2.2), or origin-form inside an intercepted tunnel.
+    auto target = request_target();
     if (!target) {
         co_await refuse(rq, refusal::bad_request,
                         "the request target must be an absolute http or https URL", true);
@@ -211,6 +214,27 @@ asio::awaitable<bool> proxy_session::serve(request_state& rq)
     co_return co_await forward(rq);
 }
 
+std::optional<http::proxy_target> proxy_session::request_target() const
+{
+    if (!tunnel_) {
+        return http::parse_absolute_target(head_.target);
+    }
+    if (head_.target.empty() || head_.target.front() != '/') {
+        // Absolute-form inside a tunnel is fine when it names the tunnel's own host.
+        auto target = http::parse_absolute_target(head_.target);
+        if (target && target->host == tunnel_->host && target->port == tunnel_->port) {
+            return target;
+        }
+        return std::nullopt;
+    }
+    http::proxy_target target;
+    target.scheme = "https";
+    target.host = tunnel_->host;
+    target.port = tunnel_->port;
+    target.origin_form = head_.target;
+    return target;
+}
+
 asio::awaitable<bool> proxy_session::establish_identity(request_state& rq)
 {
     const auto& id_cfg = rt_->cfg.identity;
@@ -226,8 +250,15 @@ asio::awaitable<bool> proxy_session::establish_identity(request_state& rq)
         co_return false;
     }
 
-    // Identity headers first; a client configured with proxy credentials sends them instead.
+    // Inside a tunnel the CONNECT said who is asking; identity headers may repeat it, not change it.
     const auto now = std::chrono::system_clock::now();
+    if (tunnel_ && !user && !plugin && !token) {
+        rq.user = tunnel_->user;
+        rq.plugin = tunnel_->plugin;
+        co_return true;
+    }
+
+    // Identity headers first; a client configured with proxy credentials sends them instead.
     std::variant<identity::identity, identity::identity_failure> who =
         identity::identity_failure::required;
     if (user || plugin || token || !proxy_auth) {
@@ -245,6 +276,11 @@ asio::awaitable<bool> proxy_session::establish_identity(request_state& rq)
         co_return false;
     }
     auto& established = std::get<identity::identity>(who);
+    if (tunnel_ && (established.user != tunnel_->user || established.plugin != tunnel_->plugin)) {
+        co_await refuse(rq, refusal::identity_invalid,
+                        "the identity inside the tunnel differs from the CONNECT's", has_body);
+        co_return false;
+    }
     rq.user = std::move(established.user);
     rq.plugin = std::move(established.plugin);
     co_return true;

@@ -11,6 +11,7 @@
 
 #include "common/byte_stream.hpp"
 #include "http/message.hpp"
+#include "http/target.hpp"
 #include "server/exchange_record.hpp"
 #include "server/runtime.hpp"
 #include "server/worker.hpp"
@@ -19,6 +20,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace oi::server {
@@ -26,10 +28,19 @@ namespace oi::server {
 using runtime_source = std::function<runtime_ptr()>;
 using exchange_sink = std::function<void(const exchange_record&)>;
 
+/// The CONNECT a session serves the inside of, when it does: requests in origin-form go to this
+/// host over TLS, on behalf of the CONNECT's identity.
+struct tunnel_context {
+    std::string host;
+    std::uint16_t port = 0;
+    std::string user;
+    std::string plugin;
+};
+
 class proxy_session {
 public:
     proxy_session(worker& w, std::unique_ptr<byte_stream> client, runtime_source runtime,
-                  exchange_sink on_exchange);
+                  exchange_sink on_exchange, std::optional<tunnel_context> tunnel = {});
 
     asio::awaitable<void> run();
 
@@ -44,6 +55,10 @@ private:
     asio::awaitable<head_status> read_request_head(request_state& rq);
     asio::awaitable<bool> serve(request_state& rq);
     asio::awaitable<bool> establish_identity(request_state& rq);
+    asio::awaitable<bool> handle_connect(request_state& rq);
+    asio::awaitable<bool> intercept_tunnel(request_state& rq, const http::authority& to);
+    asio::awaitable<bool> relay_tunnel(request_state& rq, const http::authority& to);
+    std::optional<http::proxy_target> request_target() const;
     bool head_contains_placeholder(const request_state& rq) const;
     asio::awaitable<bool> forward(request_state& rq);
     asio::awaitable<bool> resolve_token(request_state& rq, bool body_pending);
@@ -66,6 +81,7 @@ private:
     runtime_source runtime_source_;
     exchange_sink on_exchange_;
     runtime_ptr rt_;
+    std::optional<tunnel_context> tunnel_;
 
     boost::beast::flat_buffer in_;       // bytes from the client not yet consumed
     boost::beast::flat_buffer upstream_in_; // bytes from the upstream not yet consumed

@@ -1,6 +1,9 @@
 #include "server/server.hpp"
 
 #include "admin/admin_server.hpp"
+#include "intercept/certificate_authority.hpp"
+#include "intercept/leaf_cache.hpp"
+#include "intercept/sni_selector.hpp"
 #include "common/log.hpp"
 #include "metrics/metrics.hpp"
 #include "server/proxy_session.hpp"
@@ -96,7 +99,24 @@ server::server(config::config cfg)
       tls_(upstream::make_client_tls_context(runtime_->cfg.upstream.ca_file)),
       stores_(std::make_unique<store::store_factory>(runtime_->cfg.store))
 {
+    load_interception();
     build_workers();
+}
+
+void server::load_interception()
+{
+    const auto& cfg = runtime_->cfg.intercept;
+    if (!cfg.enabled) {
+        return;
+    }
+    // Throws with a one-line reason when the CA is missing, unreadable or not a CA.
+    ca_ = std::make_unique<intercept::certificate_authority>(
+        intercept::certificate_authority::load(cfg.ca_cert, cfg.ca_key));
+    intercept::leaf_cache::options options;
+    options.on_issued = [this] { metrics_->certificate_issued(); };
+    leaves_ = std::make_unique<intercept::leaf_cache>(*ca_, std::move(options));
+    intercept_tls_ = std::make_unique<asio::ssl::context>(
+        intercept::make_interception_context(*leaves_));
 }
 
 server::~server() { stop(); }
@@ -108,6 +128,7 @@ void server::build_workers()
     for (unsigned i = 0; i < n; ++i) {
         auto w = std::make_unique<worker>();
         w->runtime = runtime_;
+        w->intercept_tls = intercept_tls_.get();
         w->store = stores_->make(w->io);
         w->connector = std::make_unique<upstream::connector>(w->io, tls_, cfg.upstream);
         w->grants = std::make_unique<token::grant_service>(

@@ -30,6 +30,10 @@ class store_factory;
 namespace oi::admin {
 class admin_server;
 }
+namespace oi::intercept {
+class certificate_authority;
+class leaf_cache;
+} // namespace oi::intercept
 
 namespace oi::server {
 
@@ -51,6 +55,7 @@ public:
     [[nodiscard]] std::uint16_t admin_port() const noexcept;
 
 private:
+    void load_interception();
     void build_workers();
     void bind_proxy_listener();
     boost::asio::awaitable<void> accept_loop();
@@ -62,6 +67,9 @@ private:
     std::unique_ptr<metrics::metrics> metrics_;
     boost::asio::ssl::context tls_;
     std::unique_ptr<store::store_factory> stores_;
+    std::unique_ptr<intercept::certificate_authority> ca_;
+    std::unique_ptr<intercept::leaf_cache> leaves_;
+    std::unique_ptr<boost::asio::ssl::context> intercept_tls_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::unique_ptr<boost::asio::ip::tcp::acceptor> proxy_acceptor_;
     std::unique_ptr<admin::admin_server> admin_;

@@ -11,6 +11,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include <memory>
 #include <thread>
@@ -28,6 +29,7 @@ struct worker {
     std::unique_ptr<upstream::pool> pool;
     std::thread thread;
     runtime_ptr runtime; // replaced on this thread when the config is reloaded
+    boost::asio::ssl::context* intercept_tls = nullptr; // set when `intercept` is configured
 };
 
 } // namespace oi::server

@@ -152,6 +152,9 @@ connections:
     allowed_hosts: [127.0.0.1, localhost]
 plugins:
   calendar: { connection: calendar-conn }
+intercept:
+  ca_cert: $tmp/ica/ca.pem
+  ca_key: $tmp/ica/ca.key
 upstream:
   ca_file: $tmp/pki/ca.pem
   allow_addresses: [127.0.0.1]
@@ -185,6 +188,7 @@ origin_saw() {
 # --- the origins and Redis -------------------------------------------------------------------
 
 make_pki "$tmp/pki"
+"$binary" ca init --dir "$tmp/ica" >/dev/null
 start_service origin "$python" "$here/echo_origin.py"
 plain_port="$service_port"
 start_service tls-origin "$python" "$here/echo_origin.py" \
@@ -311,6 +315,29 @@ run_store() {
     json_eval "$out" 'j(d["body"])' >"$out.origin" 2>/dev/null || true
     check "[$store] requests with proxies={'http': ...}: the origin saw the access token" \
         origin_saw "$out.origin" Authorization "Bearer $access_token"
+
+    # HTTPS through CONNECT, intercepted with the proxy's CA; the identity rides on the CONNECT's
+    # Proxy-Authorization (Basic plugin:user), as clients configured with a proxy URL send it.
+    status="$(curl_status "$out" -x "http://calendar:alice@127.0.0.1:$proxy_port" \
+        --cacert "$tmp/ica/ca.pem" -H "$auth_header" "https://localhost:$tls_port/t")"
+    check "[$store] curl CONNECT https://localhost (intercepted): status $status" \
+        equals "$status" 200
+    check "[$store] curl CONNECT https://localhost (intercepted): the origin saw the access token" \
+        origin_saw "$out" Authorization "Bearer $access_token"
+    env -i PATH="$PATH" HTTPS_PROXY="http://calendar:alice@127.0.0.1:$proxy_port" \
+        REQUESTS_CA_BUNDLE="$tmp/ica/ca.pem" "$python" -c '
+import sys, requests
+r = requests.get(sys.argv[1], headers={"Authorization": sys.argv[2].split(": ", 1)[1]}, timeout=10)
+sys.stdout.write(r.text)' "https://localhost:$tls_port/env" "$auth_header" \
+        >"$out" 2>"$out.err" || true
+    check "[$store] requests with HTTPS_PROXY + REQUESTS_CA_BUNDLE: the origin saw the access token" \
+        origin_saw "$out" Authorization "Bearer $access_token"
+    local connect_code
+    connect_code="$(curl -s -o /dev/null --max-time 10 -w '%{http_connect}' \
+        -x "http://calendar:alice@127.0.0.1:$proxy_port" --cacert "$tmp/ica/ca.pem" \
+        "https://127.0.0.2:$tls_port/denied" 2>/dev/null || true)"
+    check "[$store] CONNECT to a host no connection allows is refused: $connect_code" \
+        equals "$connect_code" 403
 
     # Refusals.
     status="$(curl_status "$out" -x "$proxy" -H 'X-Plugin-User: alice' \
