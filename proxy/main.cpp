@@ -55,8 +55,8 @@ int check_config(const std::string& config_path)
     return 0;
 }
 
-int sign_identity(const std::string& secret_env, const std::string& user,
-                  const std::string& plugin, const std::string& ttl_text)
+int sign_identity(const std::string& secret_env, const std::string& user, const std::string& plugin,
+                  const std::string& ttl_text)
 {
     const char* value = std::getenv(secret_env.c_str());
     if (value == nullptr || *value == '\0') {
@@ -68,10 +68,9 @@ int sign_identity(const std::string& secret_env, const std::string& user,
         std::cerr << "identity sign: --ttl takes a duration such as 30s or 5m\n";
         return 2;
     }
-    std::cout << oi::identity::sign_identity(
-                     oi::secret{value}, user, plugin,
-                     std::chrono::duration_cast<std::chrono::seconds>(*ttl),
-                     std::chrono::system_clock::now())
+    std::cout << oi::identity::sign_identity(oi::secret{value}, user, plugin,
+                                             std::chrono::duration_cast<std::chrono::seconds>(*ttl),
+                                             std::chrono::system_clock::now())
               << '\n';
     return 0;
 }

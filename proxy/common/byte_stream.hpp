@@ -63,8 +63,8 @@ public:
     asio::awaitable<void> write(std::span<const asio::const_buffer> buffers,
                                 error_code& ec) override
     {
-        auto [e, n] = co_await asio::async_write(stream_, buffers,
-                                                 asio::as_tuple(asio::use_awaitable));
+        auto [e, n] =
+            co_await asio::async_write(stream_, buffers, asio::as_tuple(asio::use_awaitable));
         ec = e;
     }
 
@@ -107,8 +107,8 @@ public:
     asio::awaitable<void> write(std::span<const asio::const_buffer> buffers,
                                 error_code& ec) override
     {
-        auto [e, n] = co_await asio::async_write(*stream_, buffers,
-                                                 asio::as_tuple(asio::use_awaitable));
+        auto [e, n] =
+            co_await asio::async_write(*stream_, buffers, asio::as_tuple(asio::use_awaitable));
         ec = e;
     }
 

@@ -35,13 +35,22 @@ constexpr std::array k_refusals{
     refusal_info{"unauthorized", 401, "Unauthorized"},
 };
 
-const refusal_info& info(refusal r) noexcept { return k_refusals.at(static_cast<std::size_t>(r)); }
+const refusal_info& info(refusal r) noexcept
+{
+    return k_refusals.at(static_cast<std::size_t>(r));
+}
 
 } // namespace
 
-std::string_view refusal_code(refusal r) noexcept { return info(r).code; }
+std::string_view refusal_code(refusal r) noexcept
+{
+    return info(r).code;
+}
 
-unsigned refusal_status(refusal r) noexcept { return info(r).status; }
+unsigned refusal_status(refusal r) noexcept
+{
+    return info(r).status;
+}
 
 std::string refusal_response(refusal r, std::string_view message, bool close,
                              std::string_view extra_json_fields)

@@ -31,7 +31,7 @@ struct exchange_record {
     std::uint64_t response_body_bytes = 0;
     std::chrono::steady_clock::time_point started{};
     std::chrono::steady_clock::duration upstream_time{}; // until the response head arrived
-    std::string detail; // log-safe reason for a refusal or failure
+    std::string detail;                                  // log-safe reason for a refusal or failure
 };
 
 } // namespace oi::server

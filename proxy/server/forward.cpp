@@ -35,10 +35,17 @@ std::string percent_encode_for_target(std::string_view token)
     out.reserve(token.size() + 8);
     for (const char c : token) {
         switch (c) {
-        case '+': out += "%2B"; break;
-        case '/': out += "%2F"; break;
-        case '=': out += "%3D"; break;
-        default: out += c;
+        case '+':
+            out += "%2B";
+            break;
+        case '/':
+            out += "%2F";
+            break;
+        case '=':
+            out += "%3D";
+            break;
+        default:
+            out += c;
         }
     }
     return out;
@@ -66,8 +73,8 @@ asio::awaitable<bool> proxy_session::forward(request_state& rq)
         co_return false;
     }
 
-    const bool body_has_placeholder = has_body && !encoded && !stream_body &&
-                                      placeholders.contains_any(body);
+    const bool body_has_placeholder =
+        has_body && !encoded && !stream_body && placeholders.contains_any(body);
     if (!rq.host_allowed && body_has_placeholder) {
         co_await refuse(rq, refusal::host_not_allowed,
                         "a placeholder may only be sent to the connection's allowed hosts", false);
@@ -129,7 +136,8 @@ asio::awaitable<bool> proxy_session::resolve_token(request_state& rq, bool body_
 
     // No usable grant: the connection decides between an empty value and a refusal.
     if (rq.connection->missing == config::on_missing_token::reject) {
-        const std::string extra = R"("connection":")" + rq.connection->id + R"(","authorize_url":null)";
+        const std::string extra =
+            R"("connection":")" + rq.connection->id + R"(","authorize_url":null)";
         co_await refuse(rq, refusal::authorization_required,
                         "the user has not authorized this connection", body_pending, extra);
         co_return false;
@@ -248,8 +256,7 @@ asio::awaitable<bool> proxy_session::read_body(request_state& rq, std::string& b
     co_return true;
 }
 
-asio::awaitable<bool> proxy_session::relay_chunked_request(request_state& rq,
-                                                           byte_stream& upstream)
+asio::awaitable<bool> proxy_session::relay_chunked_request(request_state& rq, byte_stream& upstream)
 {
     const auto& limits = rt_->cfg.limits;
     const bool rewrite = !body_is_encoded(head_);

@@ -39,13 +39,11 @@ std::size_t find_head_end(std::string_view data, std::size_t from)
 
 } // namespace
 
-proxy_session::proxy_session(worker& w, std::unique_ptr<byte_stream> client,
-                             runtime_source runtime, exchange_sink on_exchange,
-                             std::optional<tunnel_context> tunnel)
+proxy_session::proxy_session(worker& w, std::unique_ptr<byte_stream> client, runtime_source runtime,
+                             exchange_sink on_exchange, std::optional<tunnel_context> tunnel)
     : worker_(w), client_(std::move(client)), runtime_source_(std::move(runtime)),
       on_exchange_(std::move(on_exchange)), tunnel_(std::move(tunnel))
-{
-}
+{}
 
 asio::awaitable<void> proxy_session::run()
 {
@@ -250,7 +248,8 @@ asio::awaitable<bool> proxy_session::establish_identity(request_state& rq)
         co_return false;
     }
 
-    // Inside a tunnel the CONNECT said who is asking; identity headers may repeat it, not change it.
+    // Inside a tunnel the CONNECT said who is asking; identity headers may repeat it, not change
+    // it.
     const auto now = std::chrono::system_clock::now();
     if (tunnel_ && !user && !plugin && !token) {
         rq.user = tunnel_->user;
@@ -301,9 +300,8 @@ bool proxy_session::head_contains_placeholder(const request_state& rq) const
     return false;
 }
 
-asio::awaitable<void> proxy_session::refuse(request_state& rq, refusal r,
-                                            std::string_view message, bool close,
-                                            std::string_view extra_json)
+asio::awaitable<void> proxy_session::refuse(request_state& rq, refusal r, std::string_view message,
+                                            bool close, std::string_view extra_json)
 {
     rq.rec.refused = r;
     rq.rec.status = refusal_status(r);

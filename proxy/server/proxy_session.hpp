@@ -70,8 +70,8 @@ private:
     asio::awaitable<bool> relay_response(request_state& rq, byte_stream& upstream,
                                          bool& upstream_reusable);
     std::string client_response_head(bool& dechunk, bool& rechunk);
-    asio::awaitable<void> refuse(request_state& rq, refusal r, std::string_view message,
-                                 bool close, std::string_view extra_json = {});
+    asio::awaitable<void> refuse(request_state& rq, refusal r, std::string_view message, bool close,
+                                 std::string_view extra_json = {});
     asio::awaitable<bool> send_continue(request_state& rq);
     asio::awaitable<void> close_client();
     asio::awaitable<bool> write_client(std::span<const asio::const_buffer> buffers);
@@ -83,12 +83,12 @@ private:
     runtime_ptr rt_;
     std::optional<tunnel_context> tunnel_;
 
-    boost::beast::flat_buffer in_;       // bytes from the client not yet consumed
+    boost::beast::flat_buffer in_;          // bytes from the client not yet consumed
     boost::beast::flat_buffer upstream_in_; // bytes from the upstream not yet consumed
-    std::string head_storage_;           // the current request head
-    std::string response_head_storage_;  // the current response head
-    std::string out_;                    // the upstream request head being sent
-    std::string scratch_;                // rewritten body pieces, chunk framing
+    std::string head_storage_;              // the current request head
+    std::string response_head_storage_;     // the current response head
+    std::string out_;                       // the upstream request head being sent
+    std::string scratch_;                   // rewritten body pieces, chunk framing
     http::request_head head_;
     http::response_head response_head_;
     bool close_after_ = false;

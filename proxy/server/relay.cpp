@@ -113,8 +113,7 @@ proxy_session::read_response_head(request_state& rq, byte_stream& upstream)
             response_head_storage_.assign(data.substr(0, end));
             upstream_in_.consume(end);
             const auto parsed = http::parse_response_head(
-                response_head_storage_, cfg.limits.max_header_bytes, head_.method,
-                response_head_);
+                response_head_storage_, cfg.limits.max_header_bytes, head_.method, response_head_);
             if (parsed.status != http::parse_status::complete || parsed.consumed != end) {
                 rq.upstream_failure = refusal::upstream_bad_response;
                 rq.rec.detail = parsed.status == http::parse_status::complete

@@ -23,8 +23,8 @@ struct proxy_session::request_state {
     const config::connection* connection = nullptr;
     bool host_allowed = false;
     bool head_has_placeholder = false;
-    secret token;              // what replaces the placeholders: the access token, or empty
-    bool body_read = false;    // the request body has been read from the client completely
+    secret token;           // what replaces the placeholders: the access token, or empty
+    bool body_read = false; // the request body has been read from the client completely
     refusal upstream_failure = refusal::upstream_unreachable; // why the exchange failed
 
     /// The value of a field that must appear at most once; sets `duplicated` when it repeats.

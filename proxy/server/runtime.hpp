@@ -15,8 +15,7 @@ namespace oi::server {
 struct runtime {
     explicit runtime(config::config c)
         : cfg(std::move(c)), routes(cfg), placeholders(cfg.placeholders)
-    {
-    }
+    {}
 
     config::config cfg;
     routing::connection_registry routes;

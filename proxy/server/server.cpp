@@ -1,10 +1,10 @@
 #include "server/server.hpp"
 
 #include "admin/admin_server.hpp"
+#include "common/log.hpp"
 #include "intercept/certificate_authority.hpp"
 #include "intercept/leaf_cache.hpp"
 #include "intercept/sni_selector.hpp"
-#include "common/log.hpp"
 #include "metrics/metrics.hpp"
 #include "server/proxy_session.hpp"
 #include "store/store_factory.hpp"
@@ -26,7 +26,10 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-double seconds(steady::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(steady::duration d)
+{
+    return std::chrono::duration<double>(d).count();
+}
 
 metrics::refresh_result refresh_metric(token::refresh_status s)
 {
@@ -115,11 +118,14 @@ void server::load_interception()
     intercept::leaf_cache::options options;
     options.on_issued = [this] { metrics_->certificate_issued(); };
     leaves_ = std::make_unique<intercept::leaf_cache>(*ca_, std::move(options));
-    intercept_tls_ = std::make_unique<asio::ssl::context>(
-        intercept::make_interception_context(*leaves_));
+    intercept_tls_ =
+        std::make_unique<asio::ssl::context>(intercept::make_interception_context(*leaves_));
 }
 
-server::~server() { stop(); }
+server::~server()
+{
+    stop();
+}
 
 void server::build_workers()
 {
@@ -169,10 +175,9 @@ void server::start()
     if (cfg.listen.admin) {
         admin_ = std::make_unique<admin::admin_server>(
             first.io, cfg, *first.store, *metrics_,
-            admin::admin_hooks{[this](const store::grant_key& key) {
-                                   invalidate_grant(key.connection, key.user);
-                               },
-                               {}});
+            admin::admin_hooks{
+                [this](const store::grant_key& key) { invalidate_grant(key.connection, key.user); },
+                {}});
         if (const auto ec = admin_->listen()) {
             throw std::runtime_error("cannot listen on the admin address: " + ec.message());
         }
@@ -184,13 +189,15 @@ void server::start()
         w->thread = std::thread([&io = w->io] { io.run(); });
     }
 
-    log::event(log::level::info, "listening",
-               {{"proxy_port", proxy_port_},
-                {"admin_port", admin_port()},
-                {"workers", workers_.size()}});
+    log::event(
+        log::level::info, "listening",
+        {{"proxy_port", proxy_port_}, {"admin_port", admin_port()}, {"workers", workers_.size()}});
 }
 
-std::uint16_t server::admin_port() const noexcept { return admin_ ? admin_->port() : 0; }
+std::uint16_t server::admin_port() const noexcept
+{
+    return admin_ ? admin_->port() : 0;
+}
 
 asio::awaitable<void> server::accept_loop()
 {
@@ -200,8 +207,8 @@ asio::awaitable<void> server::accept_loop()
         worker& target = *workers_[next_worker_];
         next_worker_ = (next_worker_ + 1) % workers_.size();
 
-        auto [ec, socket] = co_await proxy_acceptor_->async_accept(
-            target.io, asio::as_tuple(asio::use_awaitable));
+        auto [ec, socket] =
+            co_await proxy_acceptor_->async_accept(target.io, asio::as_tuple(asio::use_awaitable));
         if (ec == asio::error::operation_aborted || stopped_) {
             co_return;
         }
@@ -255,7 +262,7 @@ void server::record(const exchange_record& rec)
 {
     const auto& routes = runtime_->routes;
     (void)routes;
-    const metrics::outcome outcome = rec.refused           ? metrics::outcome(*rec.refused)
+    const metrics::outcome outcome = rec.refused          ? metrics::outcome(*rec.refused)
                                      : rec.client_aborted ? metrics::outcome::client_error()
                                                           : metrics::outcome::forwarded();
     const double total = seconds(steady::now() - rec.started);
@@ -269,8 +276,8 @@ void server::record(const exchange_record& rec)
                                                : metrics::upstream_connection::new_connection);
     }
 
-    const log::level lvl = rec.refused && refusal_status(*rec.refused) >= 500 ? log::level::warn
-                                                                              : log::level::info;
+    const log::level lvl =
+        rec.refused && refusal_status(*rec.refused) >= 500 ? log::level::warn : log::level::info;
     if (!log::enabled(lvl)) {
         return;
     }

@@ -75,7 +75,8 @@ asio::awaitable<bool> proxy_session::handle_connect(request_state& rq)
     rq.rec.plugin_known = true;
     rq.rec.connection = rq.connection->id;
 
-    if (routing::host_allowed(*rq.connection, authority->host) && worker_.intercept_tls != nullptr) {
+    if (routing::host_allowed(*rq.connection, authority->host) &&
+        worker_.intercept_tls != nullptr) {
         co_return co_await intercept_tunnel(rq, *authority);
     }
     if (cfg.intercept.other_hosts == config::intercept_config::other_hosts_mode::tunnel) {
@@ -86,8 +87,7 @@ asio::awaitable<bool> proxy_session::handle_connect(request_state& rq)
     co_return false;
 }
 
-asio::awaitable<bool> proxy_session::intercept_tunnel(request_state& rq,
-                                                      const http::authority& to)
+asio::awaitable<bool> proxy_session::intercept_tunnel(request_state& rq, const http::authority& to)
 {
     if (in_.size() != 0) {
         // TLS bytes sent before our answer would be lost under the TLS layer: refuse them.
@@ -104,8 +104,8 @@ asio::awaitable<bool> proxy_session::intercept_tunnel(request_state& rq,
 
     // Terminate TLS with a leaf for the SNI name (or the CONNECT host when there is none).
     boost::beast::tcp_stream tcp{std::move(client_->socket())};
-    auto tls = std::make_unique<tls_byte_stream::stream_type>(std::move(tcp),
-                                                             *worker_.intercept_tls);
+    auto tls =
+        std::make_unique<tls_byte_stream::stream_type>(std::move(tcp), *worker_.intercept_tls);
     intercept::set_fallback_host(tls->native_handle(), to.host);
     boost::beast::get_lowest_layer(*tls).expires_after(rt_->cfg.limits.header_timeout);
     auto [ec] = co_await tls->async_handshake(asio::ssl::stream_base::server,
@@ -117,9 +117,8 @@ asio::awaitable<bool> proxy_session::intercept_tunnel(request_state& rq,
 
     // The tunnel's requests are served like absolute-form ones, with the CONNECT's identity. The
     // CONNECT itself is reported when the tunnel ends.
-    proxy_session inner{worker_, std::make_unique<tls_byte_stream>(std::move(tls)),
-                        runtime_source_, on_exchange_,
-                        tunnel_context{to.host, to.port, rq.user, rq.plugin}};
+    proxy_session inner{worker_, std::make_unique<tls_byte_stream>(std::move(tls)), runtime_source_,
+                        on_exchange_, tunnel_context{to.host, to.port, rq.user, rq.plugin}};
     co_await inner.run();
     co_return false;
 }
@@ -154,8 +153,7 @@ asio::awaitable<bool> proxy_session::relay_tunnel(request_state& rq, const http:
         }
     }
     const auto idle = rt_->cfg.limits.idle_timeout;
-    co_await (pump(*client_, *connected.stream, idle) &&
-              pump(*connected.stream, *client_, idle));
+    co_await (pump(*client_, *connected.stream, idle) && pump(*connected.stream, *client_, idle));
     connected.stream->close();
     co_return false;
 }

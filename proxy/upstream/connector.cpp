@@ -28,7 +28,8 @@ bool set_expected_peer(SSL* ssl, const std::string& host)
         return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str()) == 1;
     }
     SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    return SSL_set_tlsext_host_name(ssl, host.c_str()) == 1 && SSL_set1_host(ssl, host.c_str()) == 1;
+    return SSL_set_tlsext_host_name(ssl, host.c_str()) == 1 &&
+           SSL_set1_host(ssl, host.c_str()) == 1;
 }
 
 connect_result failed(refusal r, std::string detail)
@@ -44,8 +45,7 @@ connect_result failed(refusal r, std::string detail)
 connector::connector(asio::io_context& io, asio::ssl::context& tls,
                      const config::upstream_config& cfg)
     : io_(io), tls_(tls), cfg_(cfg)
-{
-}
+{}
 
 asio::awaitable<connect_result> connector::connect(const destination& to)
 {
@@ -65,8 +65,7 @@ asio::awaitable<connect_result> connector::resolve_and_connect(const destination
     const std::string host{to.host};
     const std::string port = std::to_string(to.port);
     auto [rec, results] = co_await resolver.async_resolve(
-        host, port, tcp::resolver::numeric_service,
-        asio::as_tuple(asio::use_awaitable));
+        host, port, tcp::resolver::numeric_service, asio::as_tuple(asio::use_awaitable));
     deadline.cancel();
     if (rec == asio::error::operation_aborted) {
         co_return failed(refusal::upstream_timeout, "name resolution timed out");

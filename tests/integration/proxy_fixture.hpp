@@ -33,8 +33,10 @@ struct proxy_fixture {
     {
         const std::string config = std::string{R"(
 listen:
-  proxy: 127.0.0.1:)"} + std::to_string(proxy_port) + R"(
-  admin: 127.0.0.1:)" + std::to_string(admin_port) + R"(
+  proxy: 127.0.0.1:)"} + std::to_string(proxy_port) +
+                                   R"(
+  admin: 127.0.0.1:)" + std::to_string(admin_port) +
+                                   R"(
 admin_token: ${ADMIN_TOKEN}
 threads: 2
 store:
@@ -62,7 +64,8 @@ plugins:
   mail: { connection: google }
   other: { connection: elsewhere }
 upstream:
-  ca_file: )" + pki.ca_cert.string() + R"(
+  ca_file: )" + pki.ca_cert.string() +
+                                   R"(
   allow_addresses: [127.0.0.1]
   response_timeout: 5s
 limits:
@@ -90,12 +93,11 @@ log: { level: debug, format: json }
     unsigned put_grant(std::string_view connection, std::string_view user,
                        std::string_view json_body)
     {
-        std::string request = "PUT /v1/connections/" + std::string{connection} + "/grants/" +
-                              std::string{user} + " HTTP/1.1\r\nHost: admin\r\n" +
-                              "Authorization: Bearer " + std::string{k_admin_token} +
-                              "\r\nContent-Type: application/json\r\nContent-Length: " +
-                              std::to_string(json_body.size()) + "\r\n\r\n" +
-                              std::string{json_body};
+        std::string request =
+            "PUT /v1/connections/" + std::string{connection} + "/grants/" + std::string{user} +
+            " HTTP/1.1\r\nHost: admin\r\n" + "Authorization: Bearer " + std::string{k_admin_token} +
+            "\r\nContent-Type: application/json\r\nContent-Length: " +
+            std::to_string(json_body.size()) + "\r\n\r\n" + std::string{json_body};
         return http_exchange(admin_port, request).status;
     }
 
@@ -103,9 +105,10 @@ log: { level: debug, format: json }
     std::string proxied_get(const std::string& url, std::string_view plugin, std::string_view user,
                             std::string_view extra_headers = "")
     {
-        return "GET " + url + " HTTP/1.1\r\nHost: ignored.example\r\nX-Plugin-Id: " +
-               std::string{plugin} + "\r\nX-Plugin-User: " + std::string{user} + "\r\n" +
-               std::string{extra_headers} + "\r\n";
+        return "GET " + url +
+               " HTTP/1.1\r\nHost: ignored.example\r\nX-Plugin-Id: " + std::string{plugin} +
+               "\r\nX-Plugin-User: " + std::string{user} + "\r\n" + std::string{extra_headers} +
+               "\r\n";
     }
 };
 

@@ -72,8 +72,8 @@ TEST_CASE("an https origin whose certificate the proxy does not trust is refused
     origin_server untrusted{stranger};
     f.start();
 
-    const auto response =
-        http_exchange(f.proxy_port, f.proxied_get(untrusted.url("/", "localhost"), "calendar", "alice"));
+    const auto response = http_exchange(
+        f.proxy_port, f.proxied_get(untrusted.url("/", "localhost"), "calendar", "alice"));
 
     CHECK(response.status == 502);
     CHECK(response.header("X-OAuth-Injector-Error") == "upstream_unreachable");
@@ -104,22 +104,24 @@ TEST_CASE("requests that cannot be attributed are refused with a named reason",
 
     SECTION("an unknown plugin")
     {
-        const auto r = http_exchange(f.proxy_port, f.proxied_get(f.plain.url("/"), "nope", "alice"));
+        const auto r =
+            http_exchange(f.proxy_port, f.proxied_get(f.plain.url("/"), "nope", "alice"));
         CHECK(r.status == 403);
         CHECK(r.header("X-OAuth-Injector-Error") == "unknown_plugin");
         CHECK(r.body.find("\"error\":\"unknown_plugin\"") != std::string::npos);
     }
     SECTION("no identity at all")
     {
-        const auto r = http_exchange(f.proxy_port, "GET " + f.plain.url("/") +
-                                                  " HTTP/1.1\r\nHost: x\r\n\r\n");
+        const auto r =
+            http_exchange(f.proxy_port, "GET " + f.plain.url("/") + " HTTP/1.1\r\nHost: x\r\n\r\n");
         CHECK(r.status == 407);
         CHECK(r.header("X-OAuth-Injector-Error") == "identity_required");
     }
     SECTION("an identity header given twice")
     {
-        const auto r = http_exchange(f.proxy_port, f.proxied_get(f.plain.url("/"), "calendar", "alice",
-                                                             "X-Plugin-User: bob\r\n"));
+        const auto r =
+            http_exchange(f.proxy_port, f.proxied_get(f.plain.url("/"), "calendar", "alice",
+                                                      "X-Plugin-User: bob\r\n"));
         CHECK(r.status == 407);
         CHECK(r.header("X-OAuth-Injector-Error") == "identity_invalid");
     }
@@ -150,9 +152,9 @@ TEST_CASE("a placeholder toward a host outside allowed_hosts is never forwarded"
     }
     SECTION("in the body")
     {
-        const auto r = http_exchange(f.proxy_port, post_json(f.plain.url("/"),
-                                                        R"({"t":"<OAUTH_PLUGIN_ACCESS_TOKEN>"})",
-                                                        "other", "alice"));
+        const auto r = http_exchange(
+            f.proxy_port, post_json(f.plain.url("/"), R"({"t":"<OAUTH_PLUGIN_ACCESS_TOKEN>"})",
+                                    "other", "alice"));
         CHECK(r.status == 403);
         CHECK(r.header("X-OAuth-Injector-Error") == "host_not_allowed");
     }
@@ -165,8 +167,9 @@ TEST_CASE("a request without a placeholder may go to any permitted host untouche
     proxy_fixture f;
     f.start();
 
-    const auto r = http_exchange(f.proxy_port, f.proxied_get(f.plain.url("/plain"), "other", "alice",
-                                                         "Authorization: Bearer abc\r\n"));
+    const auto r =
+        http_exchange(f.proxy_port, f.proxied_get(f.plain.url("/plain"), "other", "alice",
+                                                  "Authorization: Bearer abc\r\n"));
 
     CHECK(r.status == 200);
     REQUIRE(f.plain.wait_for_requests(1, std::chrono::seconds(5)));
@@ -208,9 +211,9 @@ TEST_CASE("when Redis goes away a cached grant still serves and others get store
     f.start("", "  cache_ttl: 1ms\n");
     REQUIRE(f.put_grant("google", "alice", k_grant) == 200);
     const auto with_token = [&](std::string_view user) {
-        return http_exchange(f.proxy_port,
-                        f.proxied_get(f.plain.url("/"), "calendar", user,
-                                      "Authorization: Bearer {OAUTH_PLUGIN_ACCESS_TOKEN}\r\n"));
+        return http_exchange(
+            f.proxy_port, f.proxied_get(f.plain.url("/"), "calendar", user,
+                                        "Authorization: Bearer {OAUTH_PLUGIN_ACCESS_TOKEN}\r\n"));
     };
     // Both workers learn alice's grant.
     for (int i = 0; i < 4; ++i) {
@@ -263,14 +266,14 @@ TEST_CASE("a chunked body is rewritten as it streams, placeholders split across 
     f.start();
     REQUIRE(f.put_grant("google", "alice", k_grant) == 200);
 
-    const auto r = http_exchange(f.proxy_port,
-                            "POST " + f.plain.url("/upload") +
-                                " HTTP/1.1\r\nHost: x\r\nX-Plugin-Id: calendar\r\n"
-                                "X-Plugin-User: alice\r\nTransfer-Encoding: chunked\r\n\r\n"
-                                "8\r\ntoken={O\r\n"
-                                "10\r\nAUTH_PLUGIN_ACCE\r\n"
-                                "9\r\nSS_TOKEN}\r\n"
-                                "0\r\n\r\n");
+    const auto r =
+        http_exchange(f.proxy_port, "POST " + f.plain.url("/upload") +
+                                        " HTTP/1.1\r\nHost: x\r\nX-Plugin-Id: calendar\r\n"
+                                        "X-Plugin-User: alice\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                        "8\r\ntoken={O\r\n"
+                                        "10\r\nAUTH_PLUGIN_ACCE\r\n"
+                                        "9\r\nSS_TOKEN}\r\n"
+                                        "0\r\n\r\n");
 
     REQUIRE(r.status == 200);
     REQUIRE(f.plain.wait_for_requests(1, std::chrono::seconds(5)));
@@ -307,14 +310,14 @@ TEST_CASE("ambiguous or malformed requests are refused and the connection closed
     f.start();
     const std::string url = f.plain.url("/");
     const std::string ids = "X-Plugin-Id: calendar\r\nX-Plugin-User: alice\r\n";
-    const std::string request = GENERATE_COPY(
-        "POST " + url + " HTTP/1.1\r\nHost: x\r\n" + ids +
-            "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-        "POST " + url + " HTTP/1.1\r\nHost: x\r\n" + ids +
-            "Content-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
-        "GET " + url + " HTTP/1.1\r\nHost: x\r\n" + ids + "X-Folded: a\r\n b\r\n\r\n",
-        "GET " + url + " HTTP/1.1\r\n" + ids + "\r\n",
-        "GET /relative HTTP/1.1\r\nHost: x\r\n" + ids + "\r\n");
+    const std::string request =
+        GENERATE_COPY("POST " + url + " HTTP/1.1\r\nHost: x\r\n" + ids +
+                          "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                      "POST " + url + " HTTP/1.1\r\nHost: x\r\n" + ids +
+                          "Content-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+                      "GET " + url + " HTTP/1.1\r\nHost: x\r\n" + ids + "X-Folded: a\r\n b\r\n\r\n",
+                      "GET " + url + " HTTP/1.1\r\n" + ids + "\r\n",
+                      "GET /relative HTTP/1.1\r\nHost: x\r\n" + ids + "\r\n");
     raw_connection c{f.proxy_port};
 
     c.send(request);
@@ -333,8 +336,8 @@ TEST_CASE("an oversized head or body is refused", "[proxy][integration]")
     SECTION("head")
     {
         const auto r = http_exchange(f.proxy_port,
-                                f.proxied_get(f.plain.url("/"), "calendar", "alice",
-                                              "X-Big: " + std::string(20000, 'a') + "\r\n"));
+                                     f.proxied_get(f.plain.url("/"), "calendar", "alice",
+                                                   "X-Big: " + std::string(20000, 'a') + "\r\n"));
         CHECK(r.status == 431);
     }
     SECTION("body")
@@ -350,15 +353,15 @@ TEST_CASE("an oversized head or body is refused", "[proxy][integration]")
     CHECK(f.plain.requests().empty());
 }
 
-TEST_CASE("an upstream that does not answer in time gives upstream_timeout",
-          "[proxy][integration]")
+TEST_CASE("an upstream that does not answer in time gives upstream_timeout", "[proxy][integration]")
 {
     proxy_fixture f;
     auto gate = std::make_shared<origin_gate>();
     f.plain.set_handler(respond_after(gate, canned_response{}));
     f.start();
 
-    const auto r = http_exchange(f.proxy_port, f.proxied_get(f.plain.url("/slow"), "calendar", "alice"));
+    const auto r =
+        http_exchange(f.proxy_port, f.proxied_get(f.plain.url("/slow"), "calendar", "alice"));
     gate->open();
 
     CHECK(r.status == 504);

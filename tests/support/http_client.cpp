@@ -96,7 +96,8 @@ http_response raw_connection::read_response(bool head_request)
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
     parser.skip(head_request);
-    impl_->run([&](auto handler) { http::async_read(impl_->stream, impl_->buffer, parser, handler); });
+    impl_->run(
+        [&](auto handler) { http::async_read(impl_->stream, impl_->buffer, parser, handler); });
     auto out = convert(parser.get());
     out.body = parser.get().body();
     return out;
@@ -116,12 +117,11 @@ std::pair<http_response, std::string> raw_connection::read_head_and_first_piece(
         parser.get().body().data = piece.data();
         parser.get().body().size = piece.size();
         impl_->run([&](auto handler) {
-            http::async_read_some(impl_->stream, impl_->buffer, parser,
-                                  [handler](beast::error_code ec, std::size_t n) {
-                                      handler(ec == http::error::need_buffer ? beast::error_code{}
-                                                                             : ec,
-                                              n);
-                                  });
+            http::async_read_some(
+                impl_->stream, impl_->buffer, parser,
+                [handler](beast::error_code ec, std::size_t n) {
+                    handler(ec == http::error::need_buffer ? beast::error_code{} : ec, n);
+                });
         });
         if (parser.get().body().size < piece.size()) {
             break;
