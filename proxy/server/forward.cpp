@@ -238,16 +238,8 @@ asio::awaitable<bool> proxy_session::read_body(request_state& rq, std::string& b
             if (step.done) {
                 break;
             }
-            if (step.consumed == 0 || in_.size() == 0) {
-                client_->expires_after(limits.idle_timeout);
-                error_code ec;
-                const std::size_t n = co_await client_->read_some(in_.prepare(k_read_chunk), ec);
-                in_.commit(n);
-                if (ec) {
-                    rq.rec.client_aborted = true;
-                    close_after_ = true;
-                    co_return false;
-                }
+            if ((step.consumed == 0 || in_.size() == 0) && !co_await read_body_bytes(rq)) {
+                co_return false;
             }
         }
     }
@@ -314,17 +306,25 @@ asio::awaitable<bool> proxy_session::relay_chunked_request(request_state& rq, by
             rq.body_read = true;
             co_return true;
         }
-
-        client_->expires_after(limits.idle_timeout);
-        error_code ec;
-        const std::size_t n = co_await client_->read_some(in_.prepare(k_read_chunk), ec);
-        in_.commit(n);
-        if (ec) {
-            rq.rec.client_aborted = true;
-            close_after_ = true;
+        if (!co_await read_body_bytes(rq)) {
             co_return false;
         }
     }
+}
+
+asio::awaitable<bool> proxy_session::read_body_bytes(request_state& rq)
+{
+    // A client that goes quiet in the middle of its body is given up after the idle timeout.
+    client_->expires_after(rt_->cfg.limits.idle_timeout);
+    error_code ec;
+    const std::size_t n = co_await client_->read_some(in_.prepare(k_read_chunk), ec);
+    in_.commit(n);
+    if (ec) {
+        rq.rec.client_aborted = true;
+        close_after_ = true;
+        co_return false;
+    }
+    co_return true;
 }
 
 } // namespace oi::server

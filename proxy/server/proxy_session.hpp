@@ -64,6 +64,7 @@ private:
     asio::awaitable<bool> resolve_token(request_state& rq, bool body_pending);
     void build_upstream_head(request_state& rq, std::string_view framing);
     asio::awaitable<bool> read_body(request_state& rq, std::string& body);
+    asio::awaitable<bool> read_body_bytes(request_state& rq);
     asio::awaitable<bool> exchange(request_state& rq, const std::string& body, bool stream_body);
     asio::awaitable<bool> relay_chunked_request(request_state& rq, byte_stream& upstream);
     asio::awaitable<response_status> read_response_head(request_state& rq, byte_stream& upstream);
