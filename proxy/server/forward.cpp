@@ -65,7 +65,7 @@ asio::awaitable<bool> proxy_session::forward(request_state& rq)
     // in it is refused before a single byte is forwarded.
     const bool stream_body = head_.body == http::body_kind::chunked && rq.host_allowed;
     rq.body_read = !has_body;
-    if (has_body && head_.expect_continue && !co_await send_continue(rq)) {
+    if (has_body && head_.expect_continue && !co_await send_continue()) {
         co_return false;
     }
     std::string body;
@@ -181,14 +181,13 @@ void proxy_session::build_upstream_head(request_state& rq, std::string_view fram
     out_.append("\r\n");
 }
 
-asio::awaitable<bool> proxy_session::send_continue(request_state& rq)
+asio::awaitable<bool> proxy_session::send_continue()
 {
     // RFC 9110 section 10.1.1: the proxy answers the expectation itself, since it reads the body
     // before the upstream sees the request; Expect is not forwarded.
     if (head_.version_minor < 1) {
         co_return true;
     }
-    (void)rq;
     static constexpr std::string_view k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
     const std::array<asio::const_buffer, 1> buffers{asio::buffer(k_continue)};
     co_return co_await write_client(buffers);

@@ -73,7 +73,7 @@ private:
     std::string client_response_head(bool& dechunk, bool& rechunk);
     asio::awaitable<void> refuse(request_state& rq, refusal r, std::string_view message, bool close,
                                  std::string_view extra_json = {});
-    asio::awaitable<bool> send_continue(request_state& rq);
+    asio::awaitable<bool> send_continue();
     asio::awaitable<void> close_client();
     asio::awaitable<bool> write_client(std::span<const asio::const_buffer> buffers);
 

@@ -260,8 +260,6 @@ void server::start_session(worker& w, tcp::tcp::socket socket)
 
 void server::record(const exchange_record& rec)
 {
-    const auto& routes = runtime_->routes;
-    (void)routes;
     const metrics::outcome outcome = rec.refused          ? metrics::outcome(*rec.refused)
                                      : rec.client_aborted ? metrics::outcome::client_error()
                                                           : metrics::outcome::forwarded();

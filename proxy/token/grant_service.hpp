@@ -74,8 +74,6 @@ public:
 
     /// Forgets a cached grant (the admin API changed it).
     void invalidate(std::string_view connection, std::string_view user);
-
-    [[nodiscard]] std::size_t cached_entries() const noexcept { return cache_.size(); }
     /// Refresh flights running now on this worker.
     [[nodiscard]] std::size_t refreshes_in_flight() const noexcept { return flights_.size(); }
 

@@ -49,11 +49,6 @@ connector::connector(asio::io_context& io, asio::ssl::context& tls,
 
 asio::awaitable<connect_result> connector::connect(const destination& to)
 {
-    co_return co_await resolve_and_connect(to);
-}
-
-asio::awaitable<connect_result> connector::resolve_and_connect(const destination& to)
-{
     // Resolve, bounded by the connect timeout (the resolver has no deadline of its own).
     tcp::resolver resolver{io_};
     asio::steady_timer deadline{io_, cfg_.connect_timeout};

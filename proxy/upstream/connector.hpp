@@ -37,7 +37,6 @@ public:
     asio::awaitable<connect_result> connect(const destination& to);
 
 private:
-    asio::awaitable<connect_result> resolve_and_connect(const destination& to);
     asio::awaitable<connect_result> start_tls(boost::beast::tcp_stream tcp, const destination& to);
 
     asio::io_context& io_;

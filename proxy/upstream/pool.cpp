@@ -80,13 +80,4 @@ void pool::clear()
     idle_.clear();
 }
 
-std::size_t pool::idle_count() const noexcept
-{
-    std::size_t n = 0;
-    for (const auto& [key, entries] : idle_) {
-        n += entries.size();
-    }
-    return n;
-}
-
 } // namespace oi::upstream

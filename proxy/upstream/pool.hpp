@@ -36,8 +36,6 @@ public:
     /// Closes every idle connection (shutdown, reload).
     void clear();
 
-    [[nodiscard]] std::size_t idle_count() const noexcept;
-
 private:
     struct idle_entry {
         std::unique_ptr<byte_stream> stream;
