@@ -18,6 +18,27 @@ inline constexpr std::string_view k_admin_token = "admin-token-for-tests-0123456
 // 32 bytes, base64.
 inline constexpr std::string_view k_token_key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
+/// Writes `config` to `path`, starts the oauth-injector binary on it with the given environment,
+/// and waits until both of its listeners accept connections.
+inline std::unique_ptr<process>
+start_proxy_binary(const std::filesystem::path& path, const std::string& config,
+                   std::vector<std::pair<std::string, std::string>> env, unsigned short proxy_port,
+                   unsigned short admin_port)
+{
+    std::ofstream{path} << config;
+
+    process_options options;
+    options.program = OI_BINARY;
+    options.args = {"run", "--config", path.string()};
+    options.env = std::move(env);
+    auto proxy = std::make_unique<process>(std::move(options));
+    if (!wait_for_tcp(proxy_port, std::chrono::seconds(10)) ||
+        !wait_for_tcp(admin_port, std::chrono::seconds(10))) {
+        throw std::runtime_error("the proxy did not start: " + proxy->stderr_text());
+    }
+    return proxy;
+}
+
 struct proxy_fixture {
     test_pki pki = make_test_pki({"localhost"}, {"127.0.0.1"});
     redis_server redis;
@@ -73,20 +94,11 @@ limits:
   max_header_bytes: 16KiB
 log: { level: debug, format: json }
 )";
-        const auto path = dir.path() / "config.yaml";
-        std::ofstream{path} << config;
-
-        process_options options;
-        options.program = OI_BINARY;
-        options.args = {"run", "--config", path.string()};
-        options.env = {{"ADMIN_TOKEN", std::string{k_admin_token}},
-                       {"TOKEN_KEY", std::string{k_token_key}},
-                       {"CLIENT_SECRET", "client-secret-value-xyz"}};
-        proxy = std::make_unique<process>(std::move(options));
-        if (!wait_for_tcp(proxy_port, std::chrono::seconds(10)) ||
-            !wait_for_tcp(admin_port, std::chrono::seconds(10))) {
-            throw std::runtime_error("the proxy did not start: " + proxy->stderr_text());
-        }
+        proxy = start_proxy_binary(dir.path() / "config.yaml", config,
+                                   {{"ADMIN_TOKEN", std::string{k_admin_token}},
+                                    {"TOKEN_KEY", std::string{k_token_key}},
+                                    {"CLIENT_SECRET", "client-secret-value-xyz"}},
+                                   proxy_port, admin_port);
     }
 
     /// Imports a grant through the admin API; returns the HTTP status.

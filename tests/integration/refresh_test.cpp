@@ -2,6 +2,7 @@
 // endpoint that rotates refresh tokens (and revokes the grant when a used one is replayed, as
 // oidc-provider does), and a loopback API origin that records the token it received.
 
+#include "integration/proxy_fixture.hpp"
 #include "support/http_client.hpp"
 #include "support/origin_server.hpp"
 #include "support/process.hpp"
@@ -109,18 +110,12 @@ upstream:
   allow_addresses: [127.0.0.1]
 log: { level: info, format: json }
 )";
-            const auto path = dir.path() / ("config-" + std::to_string(i) + ".yaml");
-            std::ofstream{path} << config;
-            process_options options;
-            options.program = OI_BINARY;
-            options.args = {"run", "--config", path.string()};
-            options.env = {{"ADMIN_TOKEN", std::string{k_admin}},
-                           {"TOKEN_KEY", std::string{k_key}},
-                           {"CLIENT_SECRET", "client-secret-for-refresh"}};
-            proxies.push_back(std::make_unique<process>(std::move(options)));
-            if (!wait_for_tcp(proxy_port, 10s) || !wait_for_tcp(admin_port, 10s)) {
-                throw std::runtime_error("the proxy did not start");
-            }
+            proxies.push_back(
+                start_proxy_binary(dir.path() / ("config-" + std::to_string(i) + ".yaml"), config,
+                                   {{"ADMIN_TOKEN", std::string{k_admin}},
+                                    {"TOKEN_KEY", std::string{k_key}},
+                                    {"CLIENT_SECRET", "client-secret-for-refresh"}},
+                                   proxy_port, admin_port));
             proxy_ports.push_back(proxy_port);
             admin_ports.push_back(admin_port);
         }
