@@ -12,7 +12,10 @@ OI_DEBIAN_PACKAGES=(
     prometheus python3-yaml  # promtool and YAML for tests/ops/check_observability.py
 )
 
-OI_BENCH_PACKAGES=(wrk nginx haproxy)
+OI_BENCH_PACKAGES=(
+    wrk hey nginx haproxy squid-openssl mitmproxy  # load generators, origin, reference proxies
+    redis-server curl openssl python3
+)
 
 OI_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
