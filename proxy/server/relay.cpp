@@ -256,8 +256,14 @@ asio::awaitable<bool> proxy_session::relay_response(request_state& rq, byte_stre
             while (used < data.size() && !finished) {
                 const auto step = decoder.decode(data.substr(used));
                 if (step.error != nullptr) {
-                    // The head went out already: the only honest signal left is to close.
                     rq.rec.detail = step.error;
+                    if (!pending_head.empty()) {
+                        // Nothing reached the client yet: it can still get an honest refusal.
+                        co_await refuse(rq, refusal::upstream_bad_response,
+                                        "the upstream's response framing is invalid", true);
+                        co_return false;
+                    }
+                    // The head went out already: the only honest signal left is to close.
                     close_after_ = true;
                     co_return false;
                 }
