@@ -194,6 +194,27 @@ def build():
                 "p99 {{operation}}")], 12, 12, 8, "s"),
     ]
     _y[0] += 16
+    panels += [
+        panel("timeseries", "Token refresh duration", "p50 and p99 of one refresh, waiting for "
+              "another owner's lock included.",
+              [(f"histogram_quantile(0.5, sum by (le, connection) "
+                f"(rate({P}token_refresh_duration_seconds_bucket{{{SEL}, "
+                f'connection=~"$connection"}}[{RI}])))', "p50 {{connection}}"),
+               (f"histogram_quantile(0.99, sum by (le, connection) "
+                f"(rate({P}token_refresh_duration_seconds_bucket{{{SEL}, "
+                f'connection=~"$connection"}}[{RI}])))', "p99 {{connection}}")],
+              0, 12, 8, "s"),
+        panel("timeseries", "Refresh lock waits", "Refreshes that found another worker or "
+              "replica holding the grant's lock, and their mean wait.",
+              [(f"sum by (connection) (rate({P}token_refresh_lock_waits_total{{{SEL}, "
+                f'connection=~"$connection"}}[{RI}]))', "waits {{connection}}"),
+               (f"sum by (connection) (rate({P}token_refresh_lock_wait_seconds_sum{{{SEL}, "
+                f'connection=~"$connection"}}[{RI}])) / sum by (connection) '
+                f"(rate({P}token_refresh_lock_wait_seconds_count{{{SEL}, "
+                f'connection=~"$connection"}}[{RI}]))', "mean wait (s) {{connection}}")],
+              12, 12, 8, "short"),
+    ]
+    _y[0] += 8
 
     # ---- connections, certificates, reloads --------------------------------------------------
     panels.append(row("Connections, certificates, reloads"))

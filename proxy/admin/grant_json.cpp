@@ -167,7 +167,9 @@ grant_import parse_grant_import(std::string_view body, const config::connection&
     return {std::move(g), {}};
 }
 
-std::string grant_status_json(const store::grant* g)
+namespace {
+
+boost::json::object grant_status_object(const store::grant* g)
 {
     boost::json::object o;
     o["connected"] = g != nullptr;
@@ -176,6 +178,27 @@ std::string grant_status_json(const store::grant* g)
                           : boost::json::value(nullptr);
     o["scopes"] = g != nullptr ? split_scope(g->scope) : boost::json::array();
     o["needs_reauth"] = g != nullptr && g->needs_reauth;
+    return o;
+}
+
+} // namespace
+
+std::string grant_status_json(const store::grant* g)
+{
+    return boost::json::serialize(grant_status_object(g));
+}
+
+std::string refresh_answer_json(const store::grant* g, const refresh_answer_fields& fields)
+{
+    boost::json::object o = grant_status_object(g);
+    o["refresh"] = fields.refresh;
+    if (!fields.refusal.empty()) {
+        o["error"] = fields.refusal;
+        o["message"] = fields.message;
+    }
+    if (!fields.provider_error.empty()) {
+        o["provider_error"] = fields.provider_error;
+    }
     return boost::json::serialize(o);
 }
 

@@ -30,6 +30,19 @@ struct grant_import {
 /// `{"connected":..,"expires_at":..|null,"scopes":[..],"needs_reauth":..}`; `g` null: no grant.
 [[nodiscard]] std::string grant_status_json(const store::grant* g);
 
+/// What `POST .../grants/{user}/refresh` adds to the grant status; every field is safe to show.
+struct refresh_answer_fields {
+    std::string_view refresh;        // the outcome: success, skipped, needs_reauth, failed...
+    std::string_view refusal;        // a refusal code when the answer is one, else empty
+    std::string_view message;        // with `refusal`: what went wrong, in fixed words
+    std::string_view provider_error; // the provider's OAuth error code, when it gave one
+};
+
+/// grant_status_json's members plus `refresh`, and `error`/`message` (a refusal) and
+/// `provider_error` when set. Never a token.
+[[nodiscard]] std::string refresh_answer_json(const store::grant* g,
+                                              const refresh_answer_fields& fields);
+
 /// `{"connections":[{id, preset, authorization_url, token_url, revocation_url, scopes,
 /// allowed_hosts, on_missing_token, plugins}]}`; never client secrets.
 [[nodiscard]] std::string connections_json(const config::config& cfg);

@@ -31,6 +31,7 @@ constexpr std::string_view k_route_readyz = "/readyz";
 constexpr std::string_view k_route_metrics = "/metrics";
 constexpr std::string_view k_route_connections = "/v1/connections";
 constexpr std::string_view k_route_grant = "/v1/connections/{c}/grants/{user}";
+constexpr std::string_view k_route_refresh = "/v1/connections/{c}/grants/{user}/refresh";
 constexpr std::string_view k_route_other = "other";
 
 // User ids are opaque to the proxy but end up in store keys and log fields: keep them sane.
@@ -259,6 +260,58 @@ awaitable<handled> delete_grant(const request& req, const admin_context& ctx,
     co_return handled{json_response(http::status::ok, std::move(body), req), k_route_grant};
 }
 
+// The answer to `POST .../refresh`: a status report when the refresh ran or could not run for a
+// reason the grant shows, a refusal (with the same report) when the provider or the store failed.
+handled refresh_answer(const admin_context& ctx, const request& req,
+                       const token::refresh_now_result& r)
+{
+    const store::grant* g = r.grant.get();
+    if (r.still_running || r.status == token::refresh_status::wait_expired ||
+        r.status == token::refresh_status::failed) {
+        const refusal code = r.status == token::refresh_status::failed
+                                 ? refusal::upstream_unreachable
+                                 : refusal::upstream_timeout;
+        const std::string_view message =
+            r.status == token::refresh_status::failed
+                ? "the token endpoint did not give a new token"
+                : "the refresh did not end within store.refresh_timeout";
+        ctx.metrics.refused(code);
+        const std::string_view outcome = r.status ? token::status_name(*r.status) : "running";
+        response res = json_response(
+            static_cast<http::status>(refusal_status(code)),
+            refresh_answer_json(g, {outcome, refusal_code(code), message, r.error}), req);
+        res.set("X-OAuth-Injector-Error", refusal_code(code));
+        return {std::move(res), k_route_refresh};
+    }
+
+    std::string_view outcome = "not_refreshable"; // no refresh token
+    if (r.status) {
+        outcome = token::status_name(*r.status);
+    } else if (g != nullptr && g->needs_reauth) {
+        outcome = "needs_reauth";
+    }
+    return {
+        json_response(http::status::ok, refresh_answer_json(g, {outcome, {}, {}, r.error}), req),
+        k_route_refresh};
+}
+
+awaitable<handled> post_refresh(const request& req, const admin_context& ctx,
+                                const config::connection& connection, const store::grant_key& key)
+{
+    const token::refresh_now_result r = co_await ctx.hooks.refresh(connection, key);
+    if (r.store_failed) {
+        co_return refuse(ctx, req, refusal::store_unavailable, "the store is unavailable",
+                         k_route_refresh);
+    }
+    if (!r.grant) {
+        co_return refuse(ctx, req, refusal::not_found, "no grant for this user", k_route_refresh);
+    }
+    if (r.status == token::refresh_status::success && ctx.hooks.grant_changed) {
+        ctx.hooks.grant_changed(key);
+    }
+    co_return refresh_answer(ctx, req, r);
+}
+
 // Everything under /v1/, after the bearer token was accepted.
 awaitable<handled> v1(const request& req, const admin_context& ctx,
                       const std::vector<std::string>& seg)
@@ -271,7 +324,8 @@ awaitable<handled> v1(const request& req, const admin_context& ctx,
                           k_route_connections};
     }
 
-    if (seg.size() != 5 || seg[1] != "connections" || seg[3] != "grants") {
+    const bool refresh_route = seg.size() == 6 && seg[5] == "refresh" && ctx.hooks.refresh;
+    if ((seg.size() != 5 && !refresh_route) || seg[1] != "connections" || seg[3] != "grants") {
         co_return refuse(ctx, req, refusal::not_found, "no such route", k_route_other);
     }
     const auto connection = ctx.cfg.connections.find(seg[2]);
@@ -285,6 +339,12 @@ awaitable<handled> v1(const request& req, const admin_context& ctx,
     }
     const store::grant_key key{seg[2], seg[4]};
 
+    if (refresh_route) {
+        if (req.method() != http::verb::post) {
+            co_return method_not_allowed(ctx, req, "POST", k_route_refresh);
+        }
+        co_return co_await post_refresh(req, ctx, connection->second, key);
+    }
     switch (req.method()) {
     case http::verb::get:
         co_return co_await get_grant(req, ctx, key);

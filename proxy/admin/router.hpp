@@ -13,6 +13,8 @@
 //                                                  listener on a private network.
 //   GET /v1/connections                            connections and their plugins, never secrets
 //   GET|PUT|DELETE /v1/connections/{c}/grants/{user}
+//   POST /v1/connections/{c}/grants/{user}/refresh  refresh now; answers the grant status and
+//                                                  the outcome, never a token (not in SPEC.md)
 //
 // Everything under /v1/ needs `Authorization: Bearer <admin_token>` (compared in constant time),
 // checked before anything else so that callers without it cannot probe connection names.
@@ -26,6 +28,7 @@
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
 #include "store/grant_store.hpp"
+#include "token/grant_service.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/message.hpp>
@@ -47,6 +50,11 @@ struct admin_hooks {
     std::function<void(const store::grant_key&)> grant_changed;
     /// An extra readiness condition for /readyz. May be empty (ready).
     std::function<bool()> ready_extra;
+    /// Refreshes a grant now (`POST .../refresh`) through the grant service of the admin's
+    /// io_context, so through the same single flight as requests. May be empty (answers 404).
+    std::function<boost::asio::awaitable<token::refresh_now_result>(const config::connection&,
+                                                                    const store::grant_key&)>
+        refresh;
 };
 
 struct admin_context {

@@ -140,7 +140,13 @@ metrics::metrics(const config::config& cfg)
                          "Time from sending a request upstream to its response head",
                          latency_buckets()),
       store_duration_(full_name("store_duration_seconds"), "Round-trip time of store operations",
-                      store_buckets(), "operation", as_strings(k_store_labels))
+                      store_buckets(), "operation", as_strings(k_store_labels)),
+      refresh_duration_(full_name("token_refresh_duration_seconds"),
+                        "Time one token refresh took, waiting for another owner's lock included",
+                        latency_buckets(), "connection", connection_ids_),
+      lock_wait_duration_(full_name("token_refresh_lock_wait_seconds"),
+                          "Time a token refresh waited for another owner's refresh lock",
+                          latency_buckets(), "connection", connection_ids_)
 {
     prometheus::Registry& r = *registry_;
 
@@ -169,6 +175,12 @@ metrics::metrics(const config::config& cfg)
             refresh_.push_back(
                 &refresh.Add({{"connection", connection}, {"result", std::string(result)}}));
         }
+    }
+
+    auto& lock_waits = counter_family(r, "token_refresh_lock_waits_total",
+                                      "Token refreshes that found another owner's refresh lock");
+    for (const std::string& connection : connection_ids_) {
+        lock_waits_.push_back(&lock_waits.Add({{"connection", connection}}));
     }
 
     add_each(counter_family(r, "token_cache_lookups_total", "In-process grant cache lookups"),
@@ -242,6 +254,17 @@ void metrics::token_refresh(std::size_t connection, refresh_result r) noexcept
     bump(connection < connection_ids_.size() && i < refresh_.size() ? refresh_[i] : nullptr);
 }
 
+void metrics::token_refresh_duration(std::size_t connection, double seconds) noexcept
+{
+    refresh_duration_.observe(connection, seconds);
+}
+
+void metrics::token_refresh_lock_wait(std::size_t connection, double seconds) noexcept
+{
+    bump(connection < lock_waits_.size() ? lock_waits_[connection] : nullptr);
+    lock_wait_duration_.observe(connection, seconds);
+}
+
 void metrics::cache_lookup(cache_result r) noexcept
 {
     const auto i = static_cast<std::size_t>(r);
@@ -295,7 +318,8 @@ void metrics::refused(refusal r) noexcept
 std::string metrics::serialize() const
 {
     std::vector<prometheus::MetricFamily> families = registry_->Collect();
-    for (const histogram_family* h : {&request_duration_, &upstream_duration_, &store_duration_}) {
+    for (const histogram_family* h : {&request_duration_, &upstream_duration_, &store_duration_,
+                                      &refresh_duration_, &lock_wait_duration_}) {
         for (prometheus::MetricFamily& f : h->Collect()) {
             families.push_back(std::move(f));
         }

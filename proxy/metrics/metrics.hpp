@@ -19,6 +19,9 @@
 //   request_duration_seconds{outcome}           histogram; outcome forwarded|refused|client_error
 //   upstream_duration_seconds                   histogram; until the upstream's response head
 //   token_refresh_total{connection,result}      success|invalid_grant|error|skipped
+//   token_refresh_duration_seconds{connection}  histogram; one refresh flight, lock wait included
+//   token_refresh_lock_waits_total{connection}  flights that found another owner's refresh lock
+//   token_refresh_lock_wait_seconds{connection} histogram; how long those flights waited
 //   token_cache_lookups_total{result}           hit|miss|stale
 //   store_errors_total{operation}               see store_op
 //   store_duration_seconds{operation}           histogram
@@ -109,6 +112,10 @@ public:
     void upstream_response(double seconds) noexcept;
     void upstream_connection_used(upstream_connection r) noexcept;
     void token_refresh(std::size_t connection, refresh_result r) noexcept;
+    /// How long one refresh flight took, from its start to its outcome.
+    void token_refresh_duration(std::size_t connection, double seconds) noexcept;
+    /// A refresh flight found another owner's lock and waited `seconds` for it.
+    void token_refresh_lock_wait(std::size_t connection, double seconds) noexcept;
     void cache_lookup(cache_result r) noexcept;
     void store_call(store_op op, double seconds) noexcept;
     void store_error(store_op op) noexcept;
@@ -127,8 +134,9 @@ private:
     std::vector<std::string> plugin_ids_;     // sorted (config::plugins is a std::map)
     std::vector<std::string> connection_ids_; // sorted
 
-    std::vector<prometheus::Counter*> requests_; // [plugin * outcome::k_count + outcome]
-    std::vector<prometheus::Counter*> refresh_;  // [connection * 4 + result]
+    std::vector<prometheus::Counter*> requests_;   // [plugin * outcome::k_count + outcome]
+    std::vector<prometheus::Counter*> refresh_;    // [connection * 4 + result]
+    std::vector<prometheus::Counter*> lock_waits_; // [connection]
     std::array<prometheus::Counter*, 3> cache_{};
     std::array<prometheus::Counter*, 6> store_errors_{};
     std::array<prometheus::Gauge*, 3> active_{};
@@ -140,6 +148,8 @@ private:
     histogram_family request_duration_;
     histogram_family upstream_duration_;
     histogram_family store_duration_;
+    histogram_family refresh_duration_;
+    histogram_family lock_wait_duration_;
 };
 
 } // namespace oi::metrics

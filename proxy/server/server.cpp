@@ -150,10 +150,8 @@ void server::build_workers()
                     metrics_->store_error(metrics::store_op::load);
                     log::event(log::level::warn, "store_error", {{"operation", "load"}});
                 },
-                [this](std::string_view connection, token::refresh_status s, steady::duration) {
-                    metrics_->token_refresh(metrics_->connection_index(connection),
-                                            refresh_metric(s));
-                },
+                [this](std::string_view connection, const token::refresh_outcome& out,
+                       steady::duration took) { record_refresh(connection, out, took); },
             },
             token::make_endpoint_caller(*w->connector));
         w->pool = std::make_unique<upstream::pool>(
@@ -177,7 +175,10 @@ void server::start()
             first.io, cfg, *first.store, *metrics_,
             admin::admin_hooks{
                 [this](const store::grant_key& key) { invalidate_grant(key.connection, key.user); },
-                {}});
+                {},
+                [&first](const config::connection& connection, const store::grant_key& key) {
+                    return first.grants->refresh_now(connection, key.user);
+                }});
         if (const auto ec = admin_->listen()) {
             throw std::runtime_error("cannot listen on the admin address: " + ec.message());
         }
@@ -296,6 +297,17 @@ void server::record(const exchange_record& rec)
                 {"upstream_ms", seconds(rec.upstream_time) * 1000.0},
                 {"duration_ms", total * 1000.0},
                 {"detail", rec.detail}});
+}
+
+void server::record_refresh(std::string_view connection, const token::refresh_outcome& out,
+                            steady::duration took)
+{
+    const std::size_t index = metrics_->connection_index(connection);
+    metrics_->token_refresh(index, refresh_metric(out.status));
+    metrics_->token_refresh_duration(index, seconds(took));
+    if (out.waited_for_lock) {
+        metrics_->token_refresh_lock_wait(index, seconds(out.lock_wait));
+    }
 }
 
 void server::invalidate_grant(const std::string& connection, const std::string& user)

@@ -61,6 +61,8 @@ private:
     boost::asio::awaitable<void> accept_loop();
     void start_session(worker& w, boost::asio::ip::tcp::socket socket);
     void record(const exchange_record& rec);
+    void record_refresh(std::string_view connection, const token::refresh_outcome& out,
+                        std::chrono::steady_clock::duration took);
     void invalidate_grant(const std::string& connection, const std::string& user);
 
     runtime_ptr runtime_;

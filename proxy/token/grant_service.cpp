@@ -97,25 +97,7 @@ grant_service::refreshed(const config::connection& connection, std::string_view 
         co_return grant;
     }
 
-    // Join the flight of this grant, or start one.
-    std::shared_ptr<flight> f;
-    if (auto it = flights_.find(std::string_view{key}); it != flights_.end()) {
-        f = it->second;
-    } else {
-        f = std::make_shared<flight>(io_, now + cfg_.refresh_timeout);
-        flights_.emplace(key, f);
-        store::grant_key grant_key{connection.id, std::string{user}};
-        asio::co_spawn(io_, run_flight(f, connection, std::move(grant_key), key, grant),
-                       [this, f, key](const std::exception_ptr& e) {
-                           if (e && !f->finished) {
-                               // Out of memory or a bug: do not leave requests waiting on it.
-                               flights_.erase(key);
-                               f->finished = true;
-                               f->done.cancel();
-                               log::event(log::level::error, "token_refresh_failed_internally");
-                           }
-                       });
-    }
+    const std::shared_ptr<flight> f = join_flight(connection, user, key, grant);
 
     // A token that still works is served now; the refresh goes on without this request.
     if (grant->expires_at > store::clock::now()) {
@@ -129,6 +111,75 @@ grant_service::refreshed(const config::connection& connection, std::string_view 
         co_return f->grant;
     }
     co_return grant;
+}
+
+std::shared_ptr<grant_service::flight>
+grant_service::join_flight(const config::connection& connection, std::string_view user,
+                           const std::string& key, const std::shared_ptr<const store::grant>& grant)
+{
+    if (auto it = flights_.find(std::string_view{key}); it != flights_.end()) {
+        return it->second;
+    }
+    auto f = std::make_shared<flight>(io_, steady::now() + cfg_.refresh_timeout);
+    flights_.emplace(key, f);
+    store::grant_key grant_key{connection.id, std::string{user}};
+    asio::co_spawn(io_, run_flight(f, connection, std::move(grant_key), key, grant),
+                   [this, f, key](const std::exception_ptr& e) {
+                       if (e && !f->finished) {
+                           // Out of memory or a bug: do not leave requests waiting on it.
+                           flights_.erase(key);
+                           f->finished = true;
+                           f->done.cancel();
+                           log::event(log::level::error, "token_refresh_failed_internally");
+                       }
+                   });
+    return f;
+}
+
+asio::awaitable<refresh_now_result> grant_service::refresh_now(const config::connection& connection,
+                                                               std::string_view user)
+{
+    refresh_now_result out;
+    key_buffer_.assign(connection.id).push_back('\n');
+    key_buffer_.append(user);
+    const std::string key = key_buffer_;
+
+    // Read the grant as stored now, not as cached: the admin wants the current one refreshed.
+    const store::grant_key grant_key{connection.id, std::string{user}};
+    auto loaded = co_await store_.load(grant_key);
+    if (!loaded) {
+        if (observer_.on_store_error) {
+            observer_.on_store_error("load");
+        }
+        out.store_failed = true;
+        co_return out;
+    }
+    if (!loaded->has_value()) {
+        remember(key, nullptr);
+        co_return out;
+    }
+    auto grant = std::make_shared<const store::grant>(std::move(**loaded));
+    remember(key, grant);
+    out.grant = grant;
+    if (!caller_ || grant->needs_reauth || grant->refresh_token.empty()) {
+        co_return out;
+    }
+
+    // The same flight as the requests' (an explicit request overrides the backoff).
+    const std::shared_ptr<flight> f = join_flight(connection, user, key, grant);
+    auto [ec] = co_await f->done.async_wait(asio::as_tuple(asio::use_awaitable));
+    (void)ec; // cancelled: finished; expired: the bound ran out
+    if (!f->finished) {
+        out.still_running = true;
+        co_return out;
+    }
+    out.status = f->outcome.status;
+    out.error = f->outcome.error;
+    out.detail = f->outcome.detail;
+    if (f->grant) {
+        out.grant = f->grant;
+    }
+    co_return out;
 }
 
 asio::awaitable<void> grant_service::run_flight(std::shared_ptr<flight> f,
@@ -151,6 +202,8 @@ asio::awaitable<void> grant_service::run_flight(std::shared_ptr<flight> f,
         remember(key, out.grant);
     }
     after_flight(key, connection, out, steady::now() - started);
+    f->outcome = out;
+    f->outcome.grant = nullptr;
     flights_.erase(key);
     f->done.cancel();
 }
@@ -175,7 +228,7 @@ void grant_service::after_flight(const std::string& key, const config::connectio
     }
 
     if (observer_.on_refresh) {
-        observer_.on_refresh(connection.id, out.status, took);
+        observer_.on_refresh(connection.id, out, took);
     }
     const bool bad = out.status == refresh_status::failed ||
                      out.status == refresh_status::needs_reauth ||
@@ -185,6 +238,7 @@ void grant_service::after_flight(const std::string& key, const config::connectio
                 {"result", status_name(out.status)},
                 {"duration_ms", std::chrono::duration<double, std::milli>(took).count()},
                 {"waited_for_lock", out.waited_for_lock},
+                {"lock_wait_ms", std::chrono::duration<double, std::milli>(out.lock_wait).count()},
                 {"http_status", out.http_status},
                 {"error", out.error},
                 {"detail", out.detail}});

@@ -25,6 +25,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -49,10 +50,23 @@ struct lookup_observer {
     std::function<void(cache_result)> on_cache;
     std::function<void(std::string_view operation, std::chrono::steady_clock::duration)> on_store;
     std::function<void(std::string_view operation)> on_store_error;
-    /// One refresh flight has ended (a log event is written by the service itself).
-    std::function<void(std::string_view connection, refresh_status,
-                       std::chrono::steady_clock::duration)>
+    /// One refresh flight has ended after `took` (a log event is written by the service itself).
+    std::function<void(std::string_view connection, const refresh_outcome&,
+                       std::chrono::steady_clock::duration took)>
         on_refresh;
+};
+
+/// What an on-demand refresh (the admin API's `POST .../refresh`) came to.
+struct refresh_now_result {
+    bool store_failed = false; // the grant could not be read: nothing else is known
+    /// The refresh's outcome; nullopt when none was run: no grant, or a grant that needs
+    /// re-authorization or has no refresh token.
+    std::optional<refresh_status> status;
+    /// The flight did not end within `store.refresh_timeout`; it goes on in the background.
+    bool still_running = false;
+    std::shared_ptr<const store::grant> grant; // the grant as known afterwards; null: none
+    std::string error;                         // OAuth error code of a failure (safe to log)
+    std::string detail;                        // fixed words (safe to log)
 };
 
 /// Per-grant backoff after a transient refresh failure: 1s, 2s, 4s... up to 5 minutes, each
@@ -71,6 +85,12 @@ public:
 
     boost::asio::awaitable<lookup_result> lookup(const config::connection& connection,
                                                  std::string_view user);
+
+    /// Refreshes the grant now, whatever its expiry and any backoff, through the same
+    /// single-flight path as lookups (joining a flight already running for it). Waits at most
+    /// `store.refresh_timeout` for the outcome.
+    boost::asio::awaitable<refresh_now_result> refresh_now(const config::connection& connection,
+                                                           std::string_view user);
 
     /// Forgets a cached grant (the admin API changed it).
     void invalidate(std::string_view connection, std::string_view user);
@@ -109,6 +129,7 @@ private:
         boost::asio::steady_timer done; // cancelled when finished; expires at the wait bound
         bool finished = false;
         std::shared_ptr<const store::grant> grant; // the grant to serve afterwards
+        refresh_outcome outcome;                   // set when finished (its grant left empty)
     };
 
     struct backoff {
@@ -119,6 +140,9 @@ private:
     boost::asio::awaitable<std::shared_ptr<const store::grant>>
     refreshed(const config::connection& connection, std::string_view user, const std::string& key,
               std::shared_ptr<const store::grant> grant);
+    std::shared_ptr<flight> join_flight(const config::connection& connection, std::string_view user,
+                                        const std::string& key,
+                                        const std::shared_ptr<const store::grant>& grant);
     boost::asio::awaitable<void> run_flight(std::shared_ptr<flight> f,
                                             config::connection connection,
                                             store::grant_key grant_key, std::string key,

@@ -233,14 +233,19 @@ asio::awaitable<refresh_outcome> refresh_grant(store::grant_store& store,
     const std::string owner = random_owner();
 
     bool waited = false;
-    if (auto done = co_await acquire(store, key, owner, seen_version, limits, waited)) {
+    const auto started = steady::now();
+    auto done = co_await acquire(store, key, owner, seen_version, limits, waited);
+    const auto lock_wait = waited ? steady::now() - started : steady::duration{};
+    if (done) {
         done->waited_for_lock = waited;
+        done->lock_wait = lock_wait;
         co_return std::move(*done);
     }
 
     refresh_outcome out =
         co_await refresh_locked(store, caller, connection, key, seen_version, limits);
     out.waited_for_lock = waited;
+    out.lock_wait = lock_wait;
 
     // Released only if still ours; if it expired meanwhile, the next owner's lock stays.
     (void)co_await store.unlock(key, owner);

@@ -64,7 +64,8 @@ struct refresh_outcome {
     std::string error;                               // OAuth error code (safe to log)
     std::string detail;                              // fixed words (safe to log)
     unsigned http_status = 0;
-    bool waited_for_lock = false; // another owner held the lock at first
+    bool waited_for_lock = false;                    // another owner held the lock at first
+    std::chrono::steady_clock::duration lock_wait{}; // how long, when it did
 };
 
 /// Refreshes the grant `key`, which the caller saw at `seen_version`. `connection` and `caller`

@@ -19,16 +19,6 @@ using oi::test::run_task;
 using oi::test::run_until;
 using reply_result = boost::system::result<redis_reply>;
 
-redis_options fast_options()
-{
-    redis_options o;
-    o.connect_timeout = 1000ms;
-    o.command_timeout = 1000ms;
-    o.reconnect_min = 20ms;
-    o.reconnect_max = 200ms;
-    return o;
-}
-
 reply_result run_command(boost::asio::io_context& io, redis_client& client,
                          std::vector<std::string> args)
 {
@@ -45,7 +35,7 @@ TEST_CASE("the redis client connects and round-trips binary values", "[store][re
 {
     oi::test::redis_server server;
     boost::asio::io_context io;
-    redis_client client(io, server.config(), fast_options());
+    redis_client client(io, server.config(), oi::test::fast_redis_options());
     client.start();
     REQUIRE(run_until(io, [&] { return client.connected(); }));
     const std::string binary("a\0b\r\nc", 6);
@@ -72,7 +62,7 @@ TEST_CASE("a redis error reply is a reply, not a failure", "[store][redis]")
 {
     oi::test::redis_server server;
     boost::asio::io_context io;
-    redis_client client(io, server.config(), fast_options());
+    redis_client client(io, server.config(), oi::test::fast_redis_options());
     client.start();
     REQUIRE(run_until(io, [&] { return client.connected(); }));
 
@@ -89,7 +79,7 @@ TEST_CASE("array replies keep their elements in order", "[store][redis]")
 {
     oi::test::redis_server server;
     boost::asio::io_context io;
-    redis_client client(io, server.config(), fast_options());
+    redis_client client(io, server.config(), oi::test::fast_redis_options());
     client.start();
     REQUIRE(run_until(io, [&] { return client.connected(); }));
 
@@ -109,7 +99,7 @@ TEST_CASE("a command while not connected fails at once with unavailable", "[stor
     oi::config::redis_config config;
     config.host = "127.0.0.1";
     config.port = oi::test::free_tcp_port();
-    redis_client client(io, config, fast_options());
+    redis_client client(io, config, oi::test::fast_redis_options());
     client.start();
     const auto started = std::chrono::steady_clock::now();
 
@@ -125,8 +115,8 @@ TEST_CASE("the redis client selects the configured database", "[store][redis]")
 {
     oi::test::redis_server server;
     boost::asio::io_context io;
-    redis_client db0(io, server.config(0), fast_options());
-    redis_client db3(io, server.config(3), fast_options());
+    redis_client db0(io, server.config(0), oi::test::fast_redis_options());
+    redis_client db3(io, server.config(3), oi::test::fast_redis_options());
     db0.start();
     db3.start();
     REQUIRE(run_until(io, [&] { return db0.connected() && db3.connected(); }));
@@ -143,7 +133,7 @@ TEST_CASE("a stopped client fails commands and stays disconnected", "[store][red
 {
     oi::test::redis_server server;
     boost::asio::io_context io;
-    redis_client client(io, server.config(), fast_options());
+    redis_client client(io, server.config(), oi::test::fast_redis_options());
     client.start();
     REQUIRE(run_until(io, [&] { return client.connected(); }));
 
@@ -160,7 +150,7 @@ TEST_CASE("values larger than one socket read or write round-trip", "[store][red
 {
     oi::test::redis_server server;
     boost::asio::io_context io;
-    redis_client client(io, server.config(), fast_options());
+    redis_client client(io, server.config(), oi::test::fast_redis_options());
     client.start();
     REQUIRE(run_until(io, [&] { return client.connected(); }));
     std::string big(4 * 1024 * 1024, '\0');

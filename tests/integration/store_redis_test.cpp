@@ -29,16 +29,6 @@ using oi::test::run_until;
 constexpr std::string_view k_prefix = "oi-test";
 const grant_key k_alice{"google", "alice"};
 
-oi::store::redis_options fast_options()
-{
-    oi::store::redis_options o;
-    o.connect_timeout = 1000ms;
-    o.command_timeout = 1000ms;
-    o.reconnect_min = 20ms;
-    o.reconnect_max = 200ms;
-    return o;
-}
-
 oi::config::encryption_key key_k1()
 {
     return {"k1", std::string(32, '\x11')};
@@ -64,7 +54,7 @@ grant sample_grant(std::string access)
 struct store_fixture {
     store_fixture(const oi::config::redis_config& config,
                   std::vector<oi::config::encryption_key> keys,
-                  oi::store::redis_options options = fast_options())
+                  oi::store::redis_options options = oi::test::fast_redis_options())
         : client(std::make_shared<redis_client>(io, config, options)),
           store(client, std::make_shared<const oi::store::grant_codec>(std::move(keys)),
                 std::string(k_prefix))
@@ -187,7 +177,7 @@ TEST_CASE("with redis down a load fails fast and works again once redis is back"
           "[store][redis_store]")
 {
     oi::test::redis_server server;
-    auto options = fast_options();
+    auto options = oi::test::fast_redis_options();
     options.command_timeout = 5000ms; // a failure well under this is not a timeout
     store_fixture f(server.config(), {key_k1()}, options);
     REQUIRE(f.save(k_alice, sample_grant("access-A")).has_value());
@@ -239,7 +229,7 @@ TEST_CASE("a wrong redis password keeps the client down and is not logged", "[st
     config.password = oi::secret{"wrong-SECRET-8"};
     const oi::log::capture logs(oi::log::level::debug);
     boost::asio::io_context io;
-    redis_client client(io, config, fast_options());
+    redis_client client(io, config, oi::test::fast_redis_options());
 
     client.start();
     const bool failure_logged = run_until(
@@ -254,7 +244,7 @@ TEST_CASE("a wrong redis password keeps the client down and is not logged", "[st
 TEST_CASE("a command to a paused redis times out and the next one succeeds", "[store][redis_store]")
 {
     oi::test::redis_server server;
-    auto options = fast_options();
+    auto options = oi::test::fast_redis_options();
     options.command_timeout = 300ms;
     store_fixture f(server.config(), {key_k1()}, options);
     REQUIRE(f.save(k_alice, sample_grant("access-A")).has_value());
@@ -278,7 +268,7 @@ TEST_CASE("a command to a paused redis times out and the next one succeeds", "[s
 TEST_CASE("after repeated timeouts the client replaces the connection", "[store][redis_store]")
 {
     oi::test::redis_server server;
-    auto options = fast_options();
+    auto options = oi::test::fast_redis_options();
     options.command_timeout = 100ms;
     store_fixture f(server.config(), {key_k1()}, options);
 
@@ -305,7 +295,7 @@ TEST_CASE("the store factory gives each worker a redis store that starts by itse
     config.type = oi::config::store_config::kind::redis;
     config.redis = server.config();
     config.encryption_keys = {key_k1()};
-    oi::store::store_factory factory(config, fast_options());
+    oi::store::store_factory factory(config, oi::test::fast_redis_options());
     boost::asio::io_context worker1;
     boost::asio::io_context worker2;
     auto store1 = factory.make(worker1);

@@ -4,6 +4,8 @@
 // thread until a coroutine finishes or a condition holds, within a bound. The io_context never
 // runs out of work while a redis_client is started, so these step it with run_one_for.
 
+#include "store/redis_client.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
@@ -13,6 +15,18 @@
 #include <stdexcept>
 
 namespace oi::test {
+
+/// Redis client options with short timeouts and reconnect delays, for tests.
+inline store::redis_options fast_redis_options()
+{
+    using namespace std::chrono_literals;
+    store::redis_options o;
+    o.connect_timeout = 1000ms;
+    o.command_timeout = 1000ms;
+    o.reconnect_min = 20ms;
+    o.reconnect_max = 200ms;
+    return o;
+}
 
 /// Runs `task` on `io` and returns its value; throws std::runtime_error after `limit`.
 template <typename T>

@@ -41,10 +41,13 @@ struct fixture {
     oi::config::config cfg = admin_config();
     oi::test::fake_grant_store store;
     oi::metrics::metrics metrics{cfg};
-    std::vector<std::string> changed; // "connection/user" per grant_changed call
+    std::vector<std::string> changed;           // "connection/user" per grant_changed call
+    oi::token::refresh_now_result next_refresh; // what the refresh hook answers
     oi::admin::admin_hooks hooks{
         [this](const oi::store::grant_key& k) { changed.push_back(k.connection + "/" + k.user); },
-        {}};
+        {},
+        [this](const oi::config::connection&, const oi::store::grant_key&)
+            -> boost::asio::awaitable<oi::token::refresh_now_result> { co_return next_refresh; }};
     oi::admin::admin_context ctx{cfg, store, metrics, hooks, std::chrono::milliseconds(50)};
 
     oi::admin::handled run(http::verb method, std::string target, std::string body = {},
@@ -346,4 +349,87 @@ TEST_CASE("unknown routes are not found and wrong methods are not allowed", "[ad
     CHECK(post.res.result_int() == 405);
     CHECK(post.res[http::field::allow] == "GET, PUT, DELETE");
     CHECK(put_health.res.result_int() == 405);
+}
+
+namespace {
+
+std::shared_ptr<const oi::store::grant> refreshed_grant()
+{
+    oi::store::grant g;
+    g.access_token = oi::secret(k_access_token);
+    g.refresh_token = oi::secret("refresh-token-beef");
+    g.expires_at = oi::store::clock::now() + std::chrono::hours(1);
+    g.scope = "openid email";
+    return std::make_shared<const oi::store::grant>(std::move(g));
+}
+
+constexpr const char* k_refresh_target = "/v1/connections/google/grants/alice/refresh";
+
+} // namespace
+
+TEST_CASE("an admin refresh answers its outcome and the grant status, never a token", "[admin]")
+{
+    fixture f;
+    f.next_refresh.status = oi::token::refresh_status::success;
+    f.next_refresh.grant = refreshed_grant();
+
+    const auto h = f.run(http::verb::post, k_refresh_target);
+
+    CHECK(h.res.result() == http::status::ok);
+    CHECK(h.route == "/v1/connections/{c}/grants/{user}/refresh");
+    const auto body = body_of(h);
+    CHECK(body.at("refresh") == "success");
+    CHECK(body.at("connected") == true);
+    CHECK(body.at("needs_reauth") == false);
+    CHECK(h.res.body().find(k_access_token) == std::string::npos);
+    CHECK(h.res.body().find("refresh-token-beef") == std::string::npos);
+    CHECK(f.changed == std::vector<std::string>{"google/alice"});
+}
+
+TEST_CASE("an admin refresh that the token endpoint fails answers 502 upstream_unreachable",
+          "[admin]")
+{
+    fixture f;
+    f.next_refresh.status = oi::token::refresh_status::failed;
+    f.next_refresh.grant = refreshed_grant();
+    f.next_refresh.error = "temporarily_unavailable";
+
+    const auto h = f.run(http::verb::post, k_refresh_target);
+
+    CHECK(h.res.result() == http::status::bad_gateway);
+    CHECK(h.res["X-OAuth-Injector-Error"] == "upstream_unreachable");
+    const auto body = body_of(h);
+    CHECK(body.at("error") == "upstream_unreachable");
+    CHECK(body.at("refresh") == "failed");
+    CHECK(body.at("provider_error") == "temporarily_unavailable");
+    CHECK(f.changed.empty());
+}
+
+TEST_CASE("an admin refresh of a grant that needs re-authorization says so", "[admin]")
+{
+    fixture f;
+    auto g = std::make_shared<oi::store::grant>(*refreshed_grant());
+    g->needs_reauth = true;
+    f.next_refresh.grant = g; // no status: the service did not run a refresh
+
+    const auto h = f.run(http::verb::post, k_refresh_target);
+
+    CHECK(h.res.result() == http::status::ok);
+    CHECK(body_of(h).at("refresh") == "needs_reauth");
+    CHECK(body_of(h).at("needs_reauth") == true);
+}
+
+TEST_CASE("an admin refresh without a grant answers 404 and other methods 405", "[admin]")
+{
+    fixture f;
+
+    const auto missing = f.run(http::verb::post, k_refresh_target);
+    const auto get = f.run(http::verb::get, k_refresh_target);
+    f.next_refresh.store_failed = true;
+    const auto store_down = f.run(http::verb::post, k_refresh_target);
+
+    CHECK(missing.res.result() == http::status::not_found);
+    CHECK(get.res.result() == http::status::method_not_allowed);
+    CHECK(get.res[http::field::allow] == "POST");
+    CHECK(store_down.res.result() == http::status::service_unavailable);
 }

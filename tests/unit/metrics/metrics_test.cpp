@@ -56,7 +56,9 @@ TEST_CASE("serialize exposes every documented family with its type", "[metrics]"
           "token_cache_lookups_total counter", "store_errors_total counter",
           "store_duration_seconds histogram", "active_connections gauge",
           "intercept_certificates_issued_total counter", "config_reloads_total counter",
-          "upstream_connections_total counter", "refusals_total counter"}) {
+          "upstream_connections_total counter", "refusals_total counter",
+          "token_refresh_duration_seconds histogram", "token_refresh_lock_waits_total counter",
+          "token_refresh_lock_wait_seconds histogram"}) {
         INFO(family);
         CHECK(has_line(text, std::string("# TYPE oauth_injector_") + family));
     }
@@ -184,6 +186,25 @@ TEST_CASE("token refreshes are counted per configured connection and result", "[
         R"(oauth_injector_token_refresh_total{connection="google",result="invalid_grant"} 2)"));
     CHECK(has_line(text,
                    R"(oauth_injector_token_refresh_total{connection="google",result="error"} 0)"));
+}
+
+TEST_CASE("refresh durations and lock waits are recorded per connection", "[metrics]")
+{
+    oi::metrics::metrics m(two_plugin_config());
+    const std::size_t google = m.connection_index("google");
+
+    m.token_refresh_duration(google, 0.2);
+    m.token_refresh_lock_wait(google, 0.05);
+    m.token_refresh_lock_wait(google, 0.07);
+    m.token_refresh_lock_wait(m.connection_count(), 0.07); // not a connection: ignored
+
+    const std::string text = m.serialize();
+    CHECK(
+        has_line(text, R"(oauth_injector_token_refresh_lock_waits_total{connection="google"} 2)"));
+    CHECK(has_line(
+        text, R"(oauth_injector_token_refresh_lock_wait_seconds_count{connection="google"} 2)"));
+    CHECK(has_line(
+        text, R"(oauth_injector_token_refresh_duration_seconds_count{connection="google"} 1)"));
 }
 
 TEST_CASE("the small counters and the connection gauge record what they are told", "[metrics]")

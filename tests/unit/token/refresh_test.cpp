@@ -120,6 +120,20 @@ struct fixture {
     }
 
     grant stored() const { return *backend->find(key); }
+
+    /// Runs an on-demand refresh alongside `n` lookups; returns its result.
+    oi::token::refresh_now_result refresh_now_with(int n, std::vector<lookup_result>& looked)
+    {
+        oi::token::refresh_now_result out;
+        asio::co_spawn(
+            io,
+            [this, &out]() -> asio::awaitable<void> {
+                out = co_await service->refresh_now(connection, "alice");
+            },
+            asio::detached);
+        looked = lookups(n);
+        return out;
+    }
 };
 
 bool has_token(const lookup_result& r, std::string_view token)
@@ -333,4 +347,57 @@ TEST_CASE("save_if_version writes only over the expected version", "[token][refr
     CHECK(current);
     CHECK_FALSE(missing);
     CHECK(backend.find(key)->version == 4);
+}
+
+TEST_CASE("an on-demand refresh shares the flight of the requests waiting for the grant",
+          "[token][refresh]")
+{
+    fixture f;
+    f.put(-1s);
+    std::vector<lookup_result> looked;
+
+    const auto r = f.refresh_now_with(5, looked);
+
+    CHECK(f.endpoint.calls == 1);
+    REQUIRE(r.status.has_value());
+    CHECK(*r.status == oi::token::refresh_status::success);
+    CHECK(r.grant->access_token.reveal() == "at-1");
+    for (const auto& l : looked) {
+        CHECK(has_token(l, "at-1"));
+    }
+}
+
+TEST_CASE("an on-demand refresh runs for a valid token and despite the backoff", "[token][refresh]")
+{
+    fixture f;
+    f.endpoint.failure = oi::oauth::token_failure{oi::oauth::token_failure_kind::server_error, "",
+                                                  503, std::nullopt, "server error"};
+    f.put(30s);
+    (void)f.lookups(1); // fails and backs off
+    std::vector<lookup_result> looked;
+
+    const auto r = f.refresh_now_with(0, looked);
+
+    CHECK(f.endpoint.calls == 2);
+    REQUIRE(r.status.has_value());
+    CHECK(*r.status == oi::token::refresh_status::failed);
+    CHECK(r.grant->access_token.reveal() == "at-0");
+}
+
+TEST_CASE("an on-demand refresh of a grant that needs re-authorization calls nobody",
+          "[token][refresh]")
+{
+    fixture f;
+    f.put(-1s);
+    grant g = f.stored();
+    g.needs_reauth = true;
+    f.backend->put(f.key, g);
+    std::vector<lookup_result> looked;
+
+    const auto r = f.refresh_now_with(0, looked);
+
+    CHECK(f.endpoint.calls == 0);
+    CHECK_FALSE(r.status.has_value());
+    REQUIRE(r.grant != nullptr);
+    CHECK(r.grant->needs_reauth);
 }
