@@ -70,6 +70,26 @@ template <typename T> void append_number(std::string& out, T v)
     out.append(buf.data(), ec == std::errc{} ? end : buf.data());
 }
 
+// Fractional values are durations in milliseconds or ratios: three decimals (a microsecond) are
+// plenty, and the shortest round-trip form would print binary noise such as 4.047842999999999.
+void append_number(std::string& out, double v)
+{
+    std::array<char, 64> buf{};
+    auto [end, ec] =
+        std::to_chars(buf.data(), buf.data() + buf.size(), v, std::chars_format::fixed, 3);
+    if (ec != std::errc{}) {
+        append_number<double>(out, v); // too large for fixed notation: the shortest form
+        return;
+    }
+    while (end[-1] == '0') {
+        --end;
+    }
+    if (end[-1] == '.') {
+        --end;
+    }
+    out.append(buf.data(), end);
+}
+
 bool needs_quotes(std::string_view v) noexcept
 {
     if (v.empty()) {

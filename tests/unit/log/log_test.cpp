@@ -124,3 +124,18 @@ TEST_CASE("level names parse back to their level", "[log]")
     CHECK(oi::log::parse_level("warning") == oi::log::level::warn);
     CHECK_FALSE(oi::log::parse_level("verbose").has_value());
 }
+
+TEST_CASE("fractional values are written with at most three decimals", "[log]")
+{
+    const auto [value, expected] =
+        GENERATE(table<double, std::string>({{4.047842999999999, "4.048"},
+                                             {1.5, "1.5"},
+                                             {2.0, "2"},
+                                             {0.0004, "0"},
+                                             {1e300, "1e+300"}}));
+
+    const std::string line = oi::log::format_line(true, "2024-05-01T12:34:56.789Z",
+                                                  oi::log::level::info, "e", {{"ms", value}});
+
+    CHECK(line.ends_with("\"ms\":" + expected + "}"));
+}
