@@ -5,7 +5,7 @@
 
 OI_DEBIAN_PACKAGES=(
     build-essential cmake pkg-config
-    libboost1.81-all-dev libssl-dev libyaml-cpp-dev libhiredis-dev prometheus-cpp-dev
+    libboost1.81-all-dev libssl-dev libyaml-cpp-dev libhiredis-dev prometheus-cpp-dev libidn2-dev
     catch2 libspdlog-dev libcli11-dev
     redis-server redis-sentinel
     curl python3 python3-requests nodejs npm openssl clang-format

@@ -4,6 +4,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
+#include <idn2.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -21,6 +22,21 @@ bool is_alnum(char c)
 char to_lower(char c)
 {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+/// The ASCII (A-label, "xn--") form of an internationalized host name, by IDNA2008 with the
+/// UTS #46 mapping that browsers and curl apply (libidn2), or the library's reason.
+checked<std::string> to_ascii_host(const std::string& host)
+{
+    char* ascii = nullptr;
+    const int rc = idn2_to_ascii_8z(host.c_str(), &ascii, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+    if (rc != IDN2_OK) {
+        return value_error{std::string{"not a valid internationalized host name: "} +
+                           idn2_strerror(rc)};
+    }
+    std::string out{ascii};
+    idn2_free(ascii);
+    return out;
 }
 
 std::optional<std::uint16_t> parse_port(std::string_view text)
@@ -167,11 +183,18 @@ checked<std::string> normalize_host_pattern(std::string_view text)
     if (host.find(':') != std::string_view::npos) {
         return value_error{"a host only: no port"};
     }
-    if (std::any_of(host.begin(), host.end(), [](char c) { return (c & 0x80) != 0; })) {
-        return value_error{"a non-ASCII host must be written in its punycode (xn--) form"};
-    }
     if (!host.empty() && host.back() == '.') {
         host.pop_back();
+    }
+    // Clients send internationalized names in their A-label form (RFC 5890 section 2.3.2.1), so
+    // that is the form a pattern must hold to match.
+    if (std::any_of(host.begin(), host.end(), [](char c) { return (c & 0x80) != 0; })) {
+        const bool wildcard = host.starts_with("*.");
+        auto ascii = to_ascii_host(wildcard ? host.substr(2) : host);
+        if (const auto* error = std::get_if<value_error>(&ascii)) {
+            return *error;
+        }
+        host = (wildcard ? "*." : "") + std::get<std::string>(ascii);
     }
 
     std::string_view name = host;

@@ -78,6 +78,16 @@ TEST_CASE("allowed host patterns are normalized", "[config][values]")
           "xn--bcher-kva.example");
 }
 
+TEST_CASE("internationalized allowed hosts become the A-label form that clients send",
+          "[config][values]")
+{
+    CHECK(std::get<std::string>(normalize_host_pattern("b\xc3\xbc"
+                                                       "cher.example")) == "xn--bcher-kva.example");
+    CHECK(std::get<std::string>(normalize_host_pattern("*.B\xc3\x9c"
+                                                       "CHER.example")) ==
+          "*.xn--bcher-kva.example");
+}
+
 TEST_CASE("allowed host patterns with a scheme, port, path or odd wildcard are refused",
           "[config][values]")
 {
@@ -88,8 +98,9 @@ TEST_CASE("allowed host patterns with a scheme, port, path or odd wildcard are r
     CHECK(failed(normalize_host_pattern("*.")));
     CHECK(failed(normalize_host_pattern("api.*.com")));
     CHECK(failed(normalize_host_pattern("*example.com")));
-    CHECK(failed(normalize_host_pattern("b\xc3\xbc"
-                                        "cher.example")));
+    CHECK(failed(normalize_host_pattern("exa\xffmple.com"))); // not UTF-8
+    CHECK(failed(
+        normalize_host_pattern("\xe2\x98\x83\xe2\x80\x8d.example"))); // joiner: IDNA2008 refuses
     CHECK(failed(normalize_host_pattern("a..b")));
     CHECK(failed(normalize_host_pattern("")));
 }
