@@ -8,7 +8,7 @@ OI_DEBIAN_PACKAGES=(
     libboost1.81-all-dev libssl-dev libyaml-cpp-dev libhiredis-dev prometheus-cpp-dev libidn2-dev
     catch2 libspdlog-dev libcli11-dev
     redis-server redis-sentinel
-    curl python3 python3-requests nodejs npm openssl clang-format
+    curl python3 python3-requests python3-jwt nodejs npm openssl clang-format
     prometheus python3-yaml  # promtool and YAML for tests/ops/check_observability.py
 )
 

@@ -27,6 +27,10 @@ oi_log "e2e: OAuth provider self-test"
 oi_npm_ci "$OI_ROOT/tests/e2e/provider"
 (cd "$OI_ROOT/tests/e2e/provider" && timeout 300 node --test --test-reporter=spec selftest.mjs)
 
+oi_log "e2e: signed identities minted with PyJWT and jsonwebtoken"
+oi_npm_ci "$OI_ROOT/tests/e2e/identity"
+OI_BINARY="$build_dir/oauth-injector" "$OI_ROOT/tests/e2e/identity_libs_test.sh"
+
 oi_log "e2e: curl, http.client and requests through the proxy"
 OI_BINARY="$build_dir/oauth-injector" "$OI_ROOT/tests/e2e/curl_proxy_test.sh"
 
