@@ -1,5 +1,6 @@
 #include "token/grant_service.hpp"
 
+#include "common/log.hpp"
 #include "store/memory_grant_store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -10,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -400,4 +402,31 @@ TEST_CASE("an on-demand refresh of a grant that needs re-authorization calls nob
     CHECK_FALSE(r.status.has_value());
     REQUIRE(r.grant != nullptr);
     CHECK(r.grant->needs_reauth);
+}
+
+TEST_CASE("each refresh outcome is logged once with its result and never a token",
+          "[token][refresh]")
+{
+    fixture f;
+    f.put(-1s);
+    const oi::log::capture logs(oi::log::level::info);
+
+    (void)f.lookups(10);
+    f.endpoint.failure = oi::oauth::token_failure{oi::oauth::token_failure_kind::oauth_error,
+                                                  "invalid_grant", 400, std::nullopt, "refused"};
+    f.put(-1s, 5);
+    f.service->invalidate("google", "alice");
+    (void)f.lookups(10);
+
+    const auto lines = logs.lines();
+    const auto refresh_events = std::count_if(lines.begin(), lines.end(), [](const auto& l) {
+        return l.find(R"("event":"token_refresh")") != std::string::npos;
+    });
+    CHECK(refresh_events == 2);
+    CHECK(logs.contains(R"("result":"success")"));
+    CHECK(logs.contains(R"("result":"needs_reauth")"));
+    CHECK(logs.contains(R"("error":"invalid_grant")"));
+    for (const char* secret : {"at-0", "rt-0", "at-1", "rt-1"}) {
+        CHECK_FALSE(logs.contains(secret));
+    }
 }
