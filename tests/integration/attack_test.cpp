@@ -317,6 +317,52 @@ TEST_CASE("an upstream response with ambiguous framing is refused and never reus
     }
 }
 
+TEST_CASE("a request smuggled behind an ambiguous one is never forwarded", "[attack][integration]")
+{
+    // CL.TE and TE.CL desync attempts: whichever framing a peer believed, the bytes after the
+    // ambiguous request would be a second request. The proxy refuses the first and closes.
+    attack_proxy f;
+    f.start("", f.upstream_allowing_origin());
+    const std::string ids = "X-Plugin-User: alice\r\nX-Plugin-Id: calendar\r\n";
+    const std::string smuggled =
+        "GET " + f.plain.url("/smuggled") + " HTTP/1.1\r\nHost: x\r\n" + ids + "\r\n";
+    const std::string head = "POST " + f.plain.url("/first") + " HTTP/1.1\r\nHost: x\r\n" + ids;
+    const std::string request = GENERATE_COPY(
+        head + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled,
+        head + "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n" + smuggled,
+        head + "Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n" + smuggled,
+        head + "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n" + smuggled,
+        head + "Content-Length: +5\r\n\r\n" + smuggled);
+    raw_connection c{f.proxy_port, std::chrono::seconds(5)};
+
+    c.send(request);
+    const auto r = c.read_response();
+
+    CHECK(r.status >= 400);
+    CHECK(c.closed_by_peer());
+    CHECK(f.plain.requests().empty());
+}
+
+TEST_CASE("an upstream redirect is passed back to the client, never followed",
+          "[attack][integration]")
+{
+    // Following it would carry the injected Authorization to wherever the upstream points.
+    attack_proxy f;
+    origin_server elsewhere;
+    f.plain.set_handler(redirect_to(elsewhere.url("/collect"), 307));
+    f.start("", "upstream:\n  allow_addresses: [" + f.plain.address() + ", " + elsewhere.address() +
+                    "]\n");
+
+    const auto r = http_exchange(
+        f.proxy_port,
+        get_request(f.plain.url("/api"), "X-Plugin-User: alice\r\nX-Plugin-Id: calendar\r\n"));
+
+    CHECK(r.status == 307);
+    CHECK(r.header("Location") == elsewhere.url("/collect"));
+    CHECK(f.plain.requests().size() == 1);
+    CHECK(elsewhere.requests().empty());
+}
+
 namespace {
 
 /// A plain socket to 127.0.0.1:port for the slowloris test (one io_context per connection, as

@@ -9,14 +9,37 @@
 #include "support/redis_server.hpp"
 #include "support/test_pki.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <string>
+#include <thread>
 
 namespace oi::test {
 
 inline constexpr std::string_view k_admin_token = "admin-token-for-tests-0123456789";
 // 32 bytes, base64.
 inline constexpr std::string_view k_token_key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+/// Polls the admin listener's /readyz until it answers 200 (the store is connected), for at
+/// most ten seconds: a request sent before that may be refused with store_unavailable.
+inline bool wait_until_ready(unsigned short admin_port)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    auto pause = std::chrono::milliseconds(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+        try {
+            if (http_exchange(admin_port, "GET /readyz HTTP/1.1\r\nHost: a\r\n\r\n").status ==
+                200) {
+                return true;
+            }
+        } catch (const std::exception&) {
+            // not listening yet, or closed early: try again
+        }
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(200));
+    }
+    return false;
+}
 
 /// Writes `config` to `path`, starts the oauth-injector binary on it with the given environment,
 /// and waits until both of its listeners accept connections.
@@ -33,7 +56,7 @@ start_proxy_binary(const std::filesystem::path& path, const std::string& config,
     options.env = std::move(env);
     auto proxy = std::make_unique<process>(std::move(options));
     if (!wait_for_tcp(proxy_port, std::chrono::seconds(10)) ||
-        !wait_for_tcp(admin_port, std::chrono::seconds(10))) {
+        !wait_for_tcp(admin_port, std::chrono::seconds(10)) || !wait_until_ready(admin_port)) {
         throw std::runtime_error("the proxy did not start: " + proxy->stderr_text());
     }
     return proxy;
