@@ -431,11 +431,17 @@ bool is_hop_by_hop(std::string_view name, const std::vector<header_field>& field
         }
     }
 
+    return lists_token(fields, "connection", name);
+}
+
+bool lists_token(const std::vector<header_field>& fields, std::string_view name,
+                 std::string_view token) noexcept
+{
     bool listed = false;
     for (const header_field& field : fields) {
-        if (!listed && iequals(field.name, "connection")) {
-            detail::for_each_list_element(field.value, [&](std::string_view option) {
-                listed = listed || iequals(option, name);
+        if (!listed && iequals(field.name, name)) {
+            detail::for_each_list_element(field.value, [&](std::string_view element) {
+                listed = listed || iequals(element, token);
             });
         }
     }

@@ -85,4 +85,9 @@ parse_result parse_response_head(std::string_view data, std::size_t max_header_b
 [[nodiscard]] bool is_hop_by_hop(std::string_view name,
                                  const std::vector<header_field>& fields) noexcept;
 
+/// Whether some field called `name` has `token` among its comma-separated elements
+/// (case-insensitive; RFC 9110 section 5.6.1), e.g. `Connection: keep-alive, Upgrade`.
+[[nodiscard]] bool lists_token(const std::vector<header_field>& fields, std::string_view name,
+                               std::string_view token) noexcept;
+
 } // namespace oi::http

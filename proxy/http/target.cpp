@@ -154,9 +154,12 @@ std::optional<proxy_target> parse_absolute_target(std::string_view target)
     const urls::url_view& url = *parsed;
 
     proxy_target out;
-    if (url.scheme_id() == urls::scheme::http) {
+    // ws and wss name the same origins as http and https (RFC 6455 section 3); the WebSocket
+    // handshake that follows is an HTTP/1.1 request like any other (section 4.1).
+    const auto scheme = url.scheme_id();
+    if (scheme == urls::scheme::http || scheme == urls::scheme::ws) {
         out.scheme = "http";
-    } else if (url.scheme_id() == urls::scheme::https) {
+    } else if (scheme == urls::scheme::https || scheme == urls::scheme::wss) {
         out.scheme = "https";
     } else {
         return std::nullopt;

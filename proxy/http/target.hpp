@@ -21,11 +21,11 @@ struct proxy_target {
     std::string origin_form; // path (at least "/") and "?query", bytes exactly as sent
 };
 
-/// Parses an absolute-form target with an http or https scheme. Refuses userinfo, a fragment,
-/// an empty host, IPvFuture, a host name with percent-encoding or characters outside
-/// ALPHA / DIGIT / "-" / "." / "_", an all-numeric last label (resolvers read "127.1" or "0x7f.1"
-/// as addresses), and a port that is 0 or not a number up to 65535. An empty port means the
-/// default one (RFC 3986 section 3.2.3).
+/// Parses an absolute-form target with an http or https scheme (ws and wss count as http and
+/// https). Refuses userinfo, a fragment, an empty host, IPvFuture, a host name with
+/// percent-encoding or characters outside ALPHA / DIGIT / "-" / "." / "_", an all-numeric last
+/// label (resolvers read "127.1" or "0x7f.1" as addresses), and a port that is 0 or not a number
+/// up to 65535. An empty port means the default one (RFC 3986 section 3.2.3).
 [[nodiscard]] std::optional<proxy_target> parse_absolute_target(std::string_view target);
 
 struct authority {

@@ -12,13 +12,6 @@ namespace oi::server {
 
 namespace {
 
-constexpr std::size_t k_read_chunk = 16 * 1024;
-
-std::string_view as_view(const boost::beast::flat_buffer& b)
-{
-    return {static_cast<const char*>(b.data().data()), b.size()};
-}
-
 /// A body with a content coding other than identity is forwarded as it is: its bytes are not the
 /// text a placeholder could be found in (RFC 9110 section 8.4).
 bool body_is_encoded(const http::request_head& head)
@@ -51,6 +44,16 @@ std::string percent_encode_for_target(std::string_view token)
     return out;
 }
 
+/// A WebSocket opening handshake (RFC 6455 section 4.1): a bodiless HTTP/1.1 GET that asks to
+/// upgrade to `websocket`. Other upgrades are not offered to the origin (their fields are dropped
+/// as hop-by-hop), so the request is served as plain HTTP.
+bool is_websocket_handshake(const http::request_head& head)
+{
+    return head.method == "GET" && head.version_minor == 1 && head.body == http::body_kind::none &&
+           http::lists_token(head.fields, "Upgrade", "websocket") &&
+           http::lists_token(head.fields, "Connection", "upgrade");
+}
+
 } // namespace
 
 asio::awaitable<bool> proxy_session::forward(request_state& rq)
@@ -65,6 +68,7 @@ asio::awaitable<bool> proxy_session::forward(request_state& rq)
     // in it is refused before a single byte is forwarded.
     const bool stream_body = head_.body == http::body_kind::chunked && rq.host_allowed;
     rq.body_read = !has_body;
+    rq.websocket = is_websocket_handshake(head_);
     if (has_body && head_.expect_continue && !co_await send_continue()) {
         co_return false;
     }
@@ -90,7 +94,11 @@ asio::awaitable<bool> proxy_session::forward(request_state& rq)
 
     // Rewrite a buffered body and give it its framing.
     std::string framing;
-    if (stream_body) {
+    if (rq.websocket) {
+        // Upgrade and Connection are hop-by-hop: the proxy asks the origin for the upgrade itself
+        // (RFC 9110 section 7.8), the only one it knows how to relay.
+        framing = "Connection: Upgrade\r\nUpgrade: websocket\r\n";
+    } else if (stream_body) {
         framing = "Transfer-Encoding: chunked\r\n";
     } else if (has_body) {
         if (rq.host_allowed && body_has_placeholder) {

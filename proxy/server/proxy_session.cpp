@@ -11,13 +11,9 @@ namespace oi::server {
 
 namespace {
 
-constexpr std::size_t k_read_chunk = 16 * 1024;
 constexpr std::size_t k_linger_drain_bytes = 256 * 1024;
-
-std::string_view as_view(const boost::beast::flat_buffer& b)
-{
-    return {static_cast<const char*>(b.data().data()), b.size()};
-}
+constexpr std::string_view k_tunnel_identity_differs =
+    "the identity inside the tunnel differs from the CONNECT's";
 
 /// Where the head ends (just past the empty line), or npos. Bare-LF line endings also end the
 /// search so that the strict parser gets to refuse them instead of waiting for more bytes.
@@ -226,7 +222,7 @@ std::optional<http::proxy_target> proxy_session::request_target() const
         return std::nullopt;
     }
     http::proxy_target target;
-    target.scheme = "https";
+    target.scheme = tunnel_->tls ? "https" : "http";
     target.host = tunnel_->host;
     target.port = tunnel_->port;
     target.origin_form = head_.target;
@@ -249,9 +245,13 @@ asio::awaitable<bool> proxy_session::establish_identity(request_state& rq)
     }
 
     // Inside a tunnel the CONNECT said who is asking; identity headers may repeat it, not change
-    // it.
+    // it. A signed token inside is checked below like any other.
     const auto now = std::chrono::system_clock::now();
-    if (tunnel_ && !user && !plugin && !token) {
+    if (tunnel_ && !token) {
+        if ((user && *user != tunnel_->user) || (plugin && *plugin != tunnel_->plugin)) {
+            co_await refuse(rq, refusal::identity_invalid, k_tunnel_identity_differs, has_body);
+            co_return false;
+        }
         rq.user = tunnel_->user;
         rq.plugin = tunnel_->plugin;
         co_return true;
@@ -276,8 +276,7 @@ asio::awaitable<bool> proxy_session::establish_identity(request_state& rq)
     }
     auto& established = std::get<identity::identity>(who);
     if (tunnel_ && (established.user != tunnel_->user || established.plugin != tunnel_->plugin)) {
-        co_await refuse(rq, refusal::identity_invalid,
-                        "the identity inside the tunnel differs from the CONNECT's", has_body);
+        co_await refuse(rq, refusal::identity_invalid, k_tunnel_identity_differs, has_body);
         co_return false;
     }
     rq.user = std::move(established.user);

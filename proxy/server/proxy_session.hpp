@@ -29,12 +29,14 @@ using runtime_source = std::function<runtime_ptr()>;
 using exchange_sink = std::function<void(const exchange_record&)>;
 
 /// The CONNECT a session serves the inside of, when it does: requests in origin-form go to this
-/// host over TLS, on behalf of the CONNECT's identity.
+/// host on behalf of the CONNECT's identity, over TLS when the client spoke TLS in the tunnel and
+/// in plain HTTP when it did not.
 struct tunnel_context {
     std::string host;
     std::uint16_t port = 0;
     std::string user;
     std::string plugin;
+    bool tls = true;
 };
 
 class proxy_session {
@@ -57,7 +59,10 @@ private:
     asio::awaitable<bool> establish_identity(request_state& rq);
     asio::awaitable<bool> handle_connect(request_state& rq);
     asio::awaitable<bool> intercept_tunnel(request_state& rq, const http::authority& to);
+    asio::awaitable<std::unique_ptr<byte_stream>> accept_tunnel_tls(request_state& rq,
+                                                                    const http::authority& to);
     asio::awaitable<bool> relay_tunnel(request_state& rq, const http::authority& to);
+    asio::awaitable<bool> relay_upgraded(request_state& rq, std::unique_ptr<byte_stream> upstream);
     std::optional<http::proxy_target> request_target() const;
     bool head_contains_placeholder(const request_state& rq) const;
     asio::awaitable<bool> forward(request_state& rq);

@@ -12,13 +12,6 @@ namespace oi::server {
 
 namespace {
 
-constexpr std::size_t k_read_chunk = 16 * 1024;
-
-std::string_view as_view(const boost::beast::flat_buffer& b)
-{
-    return {static_cast<const char*>(b.data().data()), b.size()};
-}
-
 std::size_t find_response_head_end(std::string_view data)
 {
     const std::size_t crlf = data.find("\r\n\r\n");
@@ -86,6 +79,9 @@ asio::awaitable<bool> proxy_session::exchange(request_state& rq, const std::stri
             co_return !close_after_;
         }
         rq.rec.upstream_time = std::chrono::steady_clock::now() - sent_at;
+        if (response_head_.status == 101) {
+            co_return co_await relay_upgraded(rq, std::move(upstream));
+        }
 
         bool reusable = false;
         const bool relayed = co_await relay_response(rq, *upstream, reusable);
@@ -121,8 +117,12 @@ proxy_session::read_response_head(request_state& rq, byte_stream& upstream)
                                     : parsed.error;
                 co_return response_status::failed;
             }
-            // Interim responses are dropped: the proxy answered Expect itself and asks for no
-            // upgrade, so a 101 is a protocol error here (RFC 9110 section 15.2).
+            // Interim responses are dropped: the proxy answered Expect itself, and a 101 is a
+            // protocol error unless the proxy asked for a WebSocket upgrade (RFC 9110 section
+            // 15.2.2).
+            if (response_head_.status == 101 && rq.websocket) {
+                co_return response_status::ok;
+            }
             if (response_head_.status == 101) {
                 rq.upstream_failure = refusal::upstream_bad_response;
                 rq.rec.detail = "the upstream switched protocols unasked";

@@ -9,11 +9,22 @@
 #include "server/exchange_record.hpp"
 #include "server/proxy_session.hpp"
 
+#include <boost/beast/core/flat_buffer.hpp>
+
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace oi::server {
+
+/// How much is read from a client or an upstream in one go.
+inline constexpr std::size_t k_read_chunk = 16 * 1024;
+
+/// The bytes held in a buffer, as text.
+inline std::string_view as_view(const boost::beast::flat_buffer& b)
+{
+    return {static_cast<const char*>(b.data().data()), b.size()};
+}
 
 struct proxy_session::request_state {
     exchange_record rec;
@@ -23,6 +34,7 @@ struct proxy_session::request_state {
     const config::connection* connection = nullptr;
     bool host_allowed = false;
     bool head_has_placeholder = false;
+    bool websocket = false; // an opening handshake (RFC 6455 section 4.1) asking for an upgrade
     secret token;           // what replaces the placeholders: the access token, or empty
     bool body_read = false; // the request body has been read from the client completely
     refusal upstream_failure = refusal::upstream_unreachable; // why the exchange failed

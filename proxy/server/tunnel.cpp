@@ -8,42 +8,19 @@
 #include "routing/routing.hpp"
 #include "server/proxy_session.hpp"
 #include "server/request_state.hpp"
+#include "server/splice.hpp"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core/error.hpp>
 
 namespace oi::server {
 
 namespace {
 
-constexpr std::size_t k_relay_chunk = 16 * 1024;
 constexpr std::string_view k_established = "HTTP/1.1 200 Connection Established\r\n\r\n";
 
-/// Copies one direction of a raw tunnel until EOF, an error or `idle` without traffic, then
-/// ends the other side's sending half so that it sees the end too.
-asio::awaitable<void> pump(byte_stream& from, byte_stream& to, std::chrono::milliseconds idle)
-{
-    std::array<char, k_relay_chunk> buffer{};
-    for (;;) {
-        from.expires_after(idle);
-        error_code ec;
-        const std::size_t n = co_await from.read_some(asio::buffer(buffer), ec);
-        if (n > 0) {
-            error_code wec;
-            to.expires_after(idle);
-            co_await to.write(asio::buffer(buffer.data(), n), wec);
-            if (wec) {
-                from.close();
-                co_return;
-            }
-        }
-        if (ec) {
-            error_code ignored;
-            to.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-            co_return;
-        }
-    }
-}
+/// A TLS connection opens with a handshake record (content type 22, RFC 8446 section 5.1); an
+/// HTTP request opens with a method name, which never starts with that byte.
+constexpr unsigned char k_tls_handshake_record = 0x16;
 
 } // namespace
 
@@ -89,12 +66,6 @@ asio::awaitable<bool> proxy_session::handle_connect(request_state& rq)
 
 asio::awaitable<bool> proxy_session::intercept_tunnel(request_state& rq, const http::authority& to)
 {
-    if (in_.size() != 0) {
-        // TLS bytes sent before our answer would be lost under the TLS layer: refuse them.
-        co_await refuse(rq, refusal::bad_request, "data sent before the tunnel was established",
-                        true);
-        co_return false;
-    }
     const std::array<asio::const_buffer, 1> established{asio::buffer(k_established)};
     if (!co_await write_client(established)) {
         rq.rec.client_aborted = true;
@@ -102,31 +73,66 @@ asio::awaitable<bool> proxy_session::intercept_tunnel(request_state& rq, const h
     }
     rq.rec.status = 200;
 
-    // Terminate TLS with a leaf for the SNI name (or the CONNECT host when there is none).
-    boost::beast::tcp_stream tcp{std::move(client_->socket())};
-    auto tls =
-        std::make_unique<tls_byte_stream::stream_type>(std::move(tcp), *worker_.intercept_tls);
-    intercept::set_fallback_host(tls->native_handle(), to.host);
-    boost::beast::get_lowest_layer(*tls).expires_after(rt_->cfg.limits.header_timeout);
-    auto [ec] = co_await tls->async_handshake(asio::ssl::stream_base::server,
-                                              asio::as_tuple(asio::use_awaitable));
-    if (ec) {
-        rq.rec.detail = "the client's TLS handshake in the tunnel failed";
+    // The client speaks first either way: a TLS ClientHello, or a plain HTTP request (undici and
+    // https-proxy-agent tunnel http:// URLs too, with `CONNECT host:80`).
+    if (in_.size() == 0) {
+        client_->expires_after(rt_->cfg.limits.header_timeout);
+        error_code ec;
+        const std::size_t n = co_await client_->read_some(in_.prepare(k_read_chunk), ec);
+        in_.commit(n);
+        if (ec) {
+            rq.rec.detail = "the client sent nothing into the tunnel";
+            co_return false;
+        }
+    }
+    tunnel_context inside{to.host, to.port, rq.user, rq.plugin, true};
+    std::unique_ptr<byte_stream> stream;
+    if (static_cast<const unsigned char*>(in_.data().data())[0] == k_tls_handshake_record) {
+        stream = co_await accept_tunnel_tls(rq, to);
+    } else {
+        inside.tls = false;
+        boost::beast::tcp_stream tcp{std::move(client_->socket())};
+        stream = std::make_unique<tcp_byte_stream>(std::move(tcp));
+    }
+    if (!stream) {
         co_return false;
     }
 
     // The tunnel's requests are served like absolute-form ones, with the CONNECT's identity. The
     // CONNECT itself is reported when the tunnel ends.
-    proxy_session inner{worker_, std::make_unique<tls_byte_stream>(std::move(tls)), runtime_source_,
-                        on_exchange_, tunnel_context{to.host, to.port, rq.user, rq.plugin}};
+    proxy_session inner{worker_, std::move(stream), runtime_source_, on_exchange_,
+                        std::move(inside)};
+    inner.in_.commit(asio::buffer_copy(inner.in_.prepare(in_.size()), in_.data()));
+    in_.consume(in_.size());
     co_await inner.run();
     co_return false;
 }
 
+asio::awaitable<std::unique_ptr<byte_stream>>
+proxy_session::accept_tunnel_tls(request_state& rq, const http::authority& to)
+{
+    // Terminate TLS with a leaf for the SNI name (or the CONNECT host when there is none). The
+    // bytes read so far are the start of the handshake.
+    boost::beast::tcp_stream tcp{std::move(client_->socket())};
+    auto tls =
+        std::make_unique<tls_byte_stream::stream_type>(std::move(tcp), *worker_.intercept_tls);
+    intercept::set_fallback_host(tls->native_handle(), to.host);
+    boost::beast::get_lowest_layer(*tls).expires_after(rt_->cfg.limits.header_timeout);
+    auto [ec, used] = co_await tls->async_handshake(asio::ssl::stream_base::server, in_.data(),
+                                                    asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+        rq.rec.detail = "the client's TLS handshake in the tunnel failed";
+        co_return nullptr;
+    }
+    // Whatever the handshake did not use cannot be plaintext: TLS sends no application data
+    // before the handshake is done (no early data is accepted, RFC 8446 section 2.3).
+    (void)used;
+    in_.consume(in_.size());
+    co_return std::make_unique<tls_byte_stream>(std::move(tls));
+}
+
 asio::awaitable<bool> proxy_session::relay_tunnel(request_state& rq, const http::authority& to)
 {
-    using namespace asio::experimental::awaitable_operators;
-
     // Plain TCP to the destination, through the same destination policy as every request.
     const upstream::destination dest{"http", to.host, to.port};
     auto connected = co_await worker_.connector->connect(dest);
@@ -153,7 +159,7 @@ asio::awaitable<bool> proxy_session::relay_tunnel(request_state& rq, const http:
         }
     }
     const auto idle = rt_->cfg.limits.idle_timeout;
-    co_await (pump(*client_, *connected.stream, idle) && pump(*connected.stream, *client_, idle));
+    co_await splice(*client_, *connected.stream, idle);
     connected.stream->close();
     co_return false;
 }

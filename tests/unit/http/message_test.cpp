@@ -383,6 +383,20 @@ TEST_CASE("hop-by-hop fields include the standard ones and those named by Connec
     CHECK_FALSE(oi::http::is_hop_by_hop("Host", head.fields));
 }
 
+TEST_CASE("a token is found among the list elements of every field of that name", "[http]")
+{
+    oi::http::request_head head;
+    REQUIRE(parse_request("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n"
+                          "Connection: Upgrade\r\nUpgrade: h2c , WebSocket\r\n\r\n",
+                          head)
+                .status == parse_status::complete);
+
+    CHECK(oi::http::lists_token(head.fields, "connection", "upgrade"));
+    CHECK(oi::http::lists_token(head.fields, "Upgrade", "websocket"));
+    CHECK_FALSE(oi::http::lists_token(head.fields, "Upgrade", "web"));
+    CHECK_FALSE(oi::http::lists_token(head.fields, "Host", "upgrade"));
+}
+
 TEST_CASE("iequals compares ASCII case-insensitively", "[http]")
 {
     CHECK(oi::http::iequals("Content-Length", "content-length"));

@@ -31,6 +31,8 @@ TEST_CASE("absolute-form targets are split into scheme, host, port and origin-fo
         {"https://api.example.com/x?access_token=<OAUTH_PLUGIN_ACCESS_TOKEN>&y=|^`", "https",
          "api.example.com", 443, "/x?access_token=<OAUTH_PLUGIN_ACCESS_TOKEN>&y=|^`"},
         {"https://api.example.com?a=/b", "https", "api.example.com", 443, "/?a=/b"},
+        {"ws://api.example.com/socket", "http", "api.example.com", 80, "/socket"},
+        {"WSS://api.example.com:8443/s?x=1", "https", "api.example.com", 8443, "/s?x=1"},
     };
 
     for (const vector& v : vectors) {
@@ -50,7 +52,7 @@ TEST_CASE("absolute-form targets that could mislead host checks are refused", "[
     const std::vector<std::string> refused{
         "/origin/form",
         "ftp://files.example.com/x",
-        "ws://api.example.com/",
+        "gopher://api.example.com/",
         "http://user@api.example.com/",
         "http://user:pass@api.example.com/",
         "http://api.example.com/#frag",

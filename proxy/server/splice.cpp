@@ -1,0 +1,45 @@
+#include "server/splice.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include <array>
+
+namespace oi::server {
+
+namespace {
+
+constexpr std::size_t k_splice_chunk = 16 * 1024;
+
+asio::awaitable<void> pump(byte_stream& from, byte_stream& to, std::chrono::milliseconds idle)
+{
+    std::array<char, k_splice_chunk> buffer{};
+    for (;;) {
+        from.expires_after(idle);
+        error_code ec;
+        const std::size_t n = co_await from.read_some(asio::buffer(buffer), ec);
+        if (n > 0) {
+            error_code wec;
+            to.expires_after(idle);
+            co_await to.write(asio::buffer(buffer.data(), n), wec);
+            if (wec) {
+                from.close();
+                co_return;
+            }
+        }
+        if (ec) {
+            error_code ignored;
+            to.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+            co_return;
+        }
+    }
+}
+
+} // namespace
+
+asio::awaitable<void> splice(byte_stream& a, byte_stream& b, std::chrono::milliseconds idle)
+{
+    using namespace asio::experimental::awaitable_operators;
+    co_await (pump(a, b, idle) && pump(b, a, idle));
+}
+
+} // namespace oi::server
