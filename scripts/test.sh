@@ -37,6 +37,10 @@ OI_BINARY="$build_dir/oauth-injector" "$OI_ROOT/tests/e2e/curl_proxy_test.sh"
 oi_log "e2e: token refresh against the provider, two proxies on one Redis"
 OI_BINARY="$build_dir/oauth-injector" timeout 300 node "$OI_ROOT/tests/e2e/refresh_e2e.mjs"
 
+oi_log "e2e: Node (undici, axios, ws) and Python urllib through CONNECT and absolute-form"
+oi_npm_ci "$OI_ROOT/tests/e2e/clients"
+OI_BINARY="$build_dir/oauth-injector" "$OI_ROOT/tests/e2e/clients_test.sh"
+
 # Step 4: observability and container files (docker/) against the real binary's /metrics, with
 # promtool; no Docker engine needed (the image and compose file themselves are not run here).
 oi_log "ops: dashboard, Prometheus config, Dockerfile and compose checks"

@@ -1,0 +1,153 @@
+# Shared helpers of the end-to-end scripts in tests/e2e/ (sourced, not run). Sets up a temporary
+# directory ($tmp, removed on exit unless OI_E2E_KEEP=1), the list of started processes ($pids,
+# stopped on exit), random secrets for the proxy's environment, pass/fail counting (check,
+# finish) and small helpers to start services, make a test PKI and look at what origins saw.
+# Expects $OI_ROOT (scripts/lib.sh) and sets $binary (OI_BINARY) and $python (PYTHON).
+
+binary="${OI_BINARY:-$OI_ROOT/build/oauth-injector}"
+[[ "$binary" == /* ]] || binary="$OI_ROOT/$binary"
+python="${PYTHON:-python3}"
+[[ -x "$binary" ]] || oi_die "no proxy binary at $binary (build it, or set OI_BINARY)"
+
+tmp="$(mktemp -d)"
+pids=()
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [[ "${OI_E2E_KEEP:-0}" == 1 ]]; then
+        printf 'kept %s\n' "$tmp" >&2
+    else
+        rm -rf "$tmp"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT
+
+# Random secrets for this run, passed to the proxy through its environment.
+export OI_E2E_ADMIN_TOKEN OI_E2E_TOKEN_KEY OI_E2E_CLIENT_SECRET
+OI_E2E_ADMIN_TOKEN="$(openssl rand -hex 24)"
+OI_E2E_TOKEN_KEY="$(openssl rand -base64 32)"
+OI_E2E_CLIENT_SECRET="$(openssl rand -hex 16)"
+access_token="e2e-at-$(openssl rand -hex 16)"
+placeholder='{OAUTH_PLUGIN_ACCESS_TOKEN}'
+
+passed=0
+failed=0
+# check DESCRIPTION COMMAND...: runs COMMAND and counts it as passed when it succeeds.
+check() {
+    local description="$1"
+    shift
+    if "$@"; then
+        passed=$((passed + 1))
+        printf 'ok - %s\n' "$description"
+    else
+        failed=$((failed + 1))
+        printf 'FAIL - %s\n' "$description"
+    fi
+}
+
+# Prints the totals and fails when a check failed.
+finish() {
+    printf '%d passed, %d failed\n' "$passed" "$failed"
+    ((failed == 0))
+}
+
+# --- helpers ---------------------------------------------------------------------------------
+
+# Evaluates the Python expression $2 over the JSON document in file $1 (bound to `d`; `j` parses
+# nested JSON text, `h(headers, name)` finds a header value or None) and prints the result.
+json_eval() {
+    "$python" - "$1" "$2" <<'EOF'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    sys.exit(f"json_eval: {type(e).__name__}")
+j = json.loads
+def h(headers, name):
+    return next((v for n, v in headers if n.lower() == name.lower()), None)
+try:
+    v = eval(sys.argv[2])
+except Exception as e:
+    sys.exit(f"json_eval: {type(e).__name__}")
+print(v if isinstance(v, str) else json.dumps(v))
+EOF
+}
+
+# start_service NAME COMMAND...: starts COMMAND in the background (stdout to $tmp/NAME.out) and
+# sets service_port from the JSON ready line it prints first.
+start_service() {
+    local name="$1"
+    shift
+    "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    local pid=$! deadline=$((SECONDS + 15))
+    pids+=("$pid")
+    until [[ -s "$tmp/$name.out" ]]; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            tail -n 20 "$tmp/$name.err" >&2
+            oi_die "$name exited before it was ready"
+        fi
+        ((SECONDS < deadline)) || oi_die "$name was not ready within 15 s"
+        sleep 0.05
+    done
+    service_port="$(json_eval "$tmp/$name.out" 'd["port"]')"
+}
+
+# Writes a test CA and a certificate for localhost and 127.0.0.1 signed by it into $1, and a
+# self-signed certificate for the same names that nothing trusts.
+make_pki() {
+    local dir="$1"
+    mkdir -p "$dir"
+    local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+    openssl req -x509 "${ec[@]}" -keyout "$dir/ca.key" -out "$dir/ca.pem" -days 1 \
+        -subj "/CN=oauth-injector e2e test CA" \
+        -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req "${ec[@]}" -keyout "$dir/leaf.key" -out "$dir/leaf.csr" \
+        -subj "/CN=localhost" 2>/dev/null
+    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "extendedKeyUsage=serverAuth" \
+        "basicConstraints=CA:FALSE" >"$dir/leaf.ext"
+    openssl x509 -req -in "$dir/leaf.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+        -CAcreateserial -days 1 -extfile "$dir/leaf.ext" -out "$dir/leaf.pem" 2>/dev/null
+    openssl req -x509 "${ec[@]}" -keyout "$dir/rogue.key" -out "$dir/rogue.pem" -days 1 \
+        -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+}
+
+# curl_status OUT COMMAND-ARGS...: runs curl, writes the body to OUT and the response head to
+# OUT.head, prints the status code (000 when nothing came back).
+curl_status() {
+    local out="$1"
+    shift
+    curl -sS --max-time 10 -o "$out" -D "$out.head" -w '%{http_code}' "$@" 2>"$out.err" || true
+}
+
+# The value of response header $2 in the head file $1, or nothing.
+head_value() {
+    sed -n "s/^$2: *//Ip" "$1" | tr -d '\r' | head -n 1
+}
+
+# origin_saw FILE HEADER EXPECTED: the echo origin's answer in FILE says it received HEADER with
+# exactly the value EXPECTED ("" for absent). Prints nothing of the values.
+origin_saw() {
+    local seen
+    seen="$(json_eval "$1" "h(d['headers'], '$2') or ''" 2>/dev/null)" || return 1
+    [[ "$seen" == "$3" ]]
+}
+
+equals() { [[ "$1" == "$2" ]]; }
+
+# Stops a process this script started and forgets it.
+stop_pid() {
+    local pid="$1" kept=() p
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    for p in "${pids[@]}"; do [[ "$p" == "$pid" ]] || kept+=("$p"); done
+    pids=("${kept[@]}")
+}
+
+config_ok() {
+    "$binary" check-config --config "$1" >"$tmp/check-config.out" 2>&1 && return 0
+    cat "$tmp/check-config.out" >&2
+    return 1
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""A WebSocket client that sends its opening handshake to an HTTP proxy in absolute-form
+(`GET http://host:port/path HTTP/1.1` with `Upgrade: websocket`, RFC 6455 section 4.1), as a
+plugin runner talking to the proxy directly does, then exchanges frames through it.
+
+    ws_absolute_client.py --proxy HOST:PORT [-H "Name: value"]... URL
+
+URL is ws://... or http://... (sent as written). Expects ws_origin.mjs behind it: reads its first
+message (the handshake the origin saw), sends one masked text message, reads the echo, sends a
+close frame and reads the origin's close. Prints one JSON line,
+{"status": 101, "accept_ok": bool, "handshake": {...}, "echoed": bool, "closed": bool}; exits 0
+when the exchange went through, 1 otherwise.
+"""
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import socket
+import struct
+import sys
+
+K_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 section 1.3
+
+
+def read_exact(sock, n):
+    data = b""
+    while len(data) < n:
+        more = sock.recv(n - len(data))
+        if not more:
+            raise ConnectionError("closed")
+        data += more
+    return data
+
+
+def send_frame(sock, opcode, payload):
+    # A client masks every frame it sends (RFC 6455 section 5.3).
+    mask = os.urandom(4)
+    head = bytes([0x80 | opcode])
+    if len(payload) < 126:
+        head += bytes([0x80 | len(payload)])
+    elif len(payload) < 65536:
+        head += bytes([0x80 | 126]) + struct.pack("!H", len(payload))
+    else:
+        head += bytes([0x80 | 127]) + struct.pack("!Q", len(payload))
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    sock.sendall(head + mask + masked)
+
+
+def read_frame(sock, pending):
+    """Returns (opcode, payload), reading `pending` bytes (already received) first."""
+    buffer = bytearray(pending)
+
+    def take(n):
+        nonlocal buffer
+        while len(buffer) < n:
+            buffer += read_exact(sock, 1)
+        out, buffer = bytes(buffer[:n]), buffer[n:]
+        return out
+
+    first, second = take(2)
+    length = second & 0x7F
+    if length == 126:
+        length = struct.unpack("!H", take(2))[0]
+    elif length == 127:
+        length = struct.unpack("!Q", take(8))[0]
+    if second & 0x80:
+        raise ValueError("a server frame must not be masked")
+    return first & 0x0F, take(length), bytes(buffer)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--proxy", required=True)
+    parser.add_argument("-H", "--header", action="append", default=[])
+    parser.add_argument("url")
+    args = parser.parse_args()
+    host, port = args.proxy.rsplit(":", 1)
+    authority = args.url.split("://", 1)[1].split("/", 1)[0]
+    key = base64.b64encode(os.urandom(16))
+
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    lines = [f"GET {args.url} HTTP/1.1", f"Host: {authority}", "Connection: Upgrade",
+             "Upgrade: websocket", "Sec-WebSocket-Version: 13",
+             f"Sec-WebSocket-Key: {key.decode()}"] + args.header
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += read_exact(sock, 1)
+    head, rest = head.split(b"\r\n\r\n", 1)
+    status_line, *fields = head.decode("latin-1").split("\r\n")
+    status = int(status_line.split(" ")[1])
+    result = {"status": status, "accept_ok": False, "handshake": None, "echoed": False,
+              "closed": False}
+    if status == 101:
+        accept = dict((n.strip().lower(), v.strip()) for n, v in
+                      (f.split(":", 1) for f in fields)).get("sec-websocket-accept")
+        expected = base64.b64encode(hashlib.sha1(key + K_GUID).digest()).decode()
+        result["accept_ok"] = accept == expected
+        _, first, rest = read_frame(sock, rest)
+        result["handshake"] = json.loads(first)
+        message = os.urandom(12).hex().encode()
+        send_frame(sock, 0x1, message)
+        _, echo, rest = read_frame(sock, rest)
+        result["echoed"] = echo == message
+        send_frame(sock, 0x8, struct.pack("!H", 1000))
+        opcode, _, rest = read_frame(sock, rest)
+        result["closed"] = opcode == 0x8
+    print(json.dumps(result))
+    return 0 if result["echoed"] and result["closed"] and result["accept_ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
