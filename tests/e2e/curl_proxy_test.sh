@@ -15,64 +15,12 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/../../scripts/lib.sh"
 
-if [[ -z "${OI_E2E_TIMED:-}" ]]; then
-    export OI_E2E_TIMED=1
-    exec timeout --kill-after=10s "${OI_E2E_TIMEOUT:-180}s" bash "${BASH_SOURCE[0]}" "$@"
-fi
-
 read -r -a stores <<<"${OI_E2E_STORES:-redis memory}"
 source "$here/e2e_lib.sh"
 
-# --- helpers ---------------------------------------------------------------------------------
-
-# write_config FILE STORE PROXY_PORT ADMIN_PORT
-write_config() {
-    local store_block
-    if [[ "$2" == redis ]]; then
-        store_block="  redis: { url: \"redis://127.0.0.1:$redis_port/0\", key_prefix: e2e-curl }"
-    else
-        store_block="  memory: {}"
-    fi
-    cat >"$1" <<EOF
-listen:
-  proxy: 127.0.0.1:$3
-  admin: 127.0.0.1:$4
-admin_token: \${OI_E2E_ADMIN_TOKEN}
-threads: 2
-store:
-$store_block
-  encryption_keys:
-    - { id: k1, key: "\${OI_E2E_TOKEN_KEY}" }
-connections:
-  calendar-conn:
-    authorization_url: http://127.0.0.1:9/auth
-    token_url: http://127.0.0.1:9/token
-    client_id: e2e-client
-    client_secret: \${OI_E2E_CLIENT_SECRET}
-    allowed_hosts: [127.0.0.1, localhost]
-plugins:
-  calendar: { connection: calendar-conn }
-intercept:
-  ca_cert: $tmp/ica/ca.pem
-  ca_key: $tmp/ica/ca.key
-upstream:
-  ca_file: $tmp/pki/ca.pem
-  allow_addresses: [127.0.0.1]
-  connect_timeout: 2s
-  response_timeout: 10s
-log: { level: info, format: text }
-EOF
-}
-
 # --- the origins and Redis -------------------------------------------------------------------
 
-make_pki "$tmp/pki"
-"$binary" ca init --dir "$tmp/ica" >/dev/null
-start_service origin "$python" "$here/echo_origin.py"
-plain_port="$service_port"
-start_service tls-origin "$python" "$here/echo_origin.py" \
-    --tls-cert "$tmp/pki/leaf.pem" --tls-key "$tmp/pki/leaf.key"
-tls_port="$service_port"
+start_echo_origins
 start_service rogue-origin "$python" "$here/echo_origin.py" \
     --tls-cert "$tmp/pki/rogue.pem" --tls-key "$tmp/pki/rogue.key"
 rogue_port="$service_port"
@@ -108,7 +56,11 @@ run_store() {
     local store="$1" proxy_port admin_port config="$tmp/config-$1.yaml" out="$tmp/answer"
     proxy_port="$(oi_free_port)"
     admin_port="$(oi_free_port)"
-    write_config "$config" "$store" "$proxy_port" "$admin_port"
+    local store_yaml="memory: {}"
+    if [[ "$store" == redis ]]; then
+        store_yaml="redis: { url: \"redis://127.0.0.1:$redis_port/0\", key_prefix: e2e-curl }"
+    fi
+    write_config "$config" "$proxy_port" "$admin_port" "$store_yaml" "[127.0.0.1, localhost]" deny
     local proxy="http://127.0.0.1:$proxy_port" admin="http://127.0.0.1:$admin_port"
     local who=(-H 'X-Plugin-User: alice' -H 'X-Plugin-Id: calendar')
     local auth_header="Authorization: Bearer $placeholder" status

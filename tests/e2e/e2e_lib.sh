@@ -4,6 +4,12 @@
 # finish) and small helpers to start services, make a test PKI and look at what origins saw.
 # Expects $OI_ROOT (scripts/lib.sh) and sets $binary (OI_BINARY) and $python (PYTHON).
 
+# The whole script runs again under `timeout`, bounded by OI_E2E_TIMEOUT seconds (default 180).
+if [[ -z "${OI_E2E_TIMED:-}" ]]; then
+    export OI_E2E_TIMED=1
+    exec timeout --kill-after=10s "${OI_E2E_TIMEOUT:-180}s" bash "$0" "$@"
+fi
+
 binary="${OI_BINARY:-$OI_ROOT/build/oauth-injector}"
 [[ "$binary" == /* ]] || binary="$OI_ROOT/$binary"
 python="${PYTHON:-python3}"
@@ -150,4 +156,55 @@ config_ok() {
     "$binary" check-config --config "$1" >"$tmp/check-config.out" 2>&1 && return 0
     cat "$tmp/check-config.out" >&2
     return 1
+}
+
+# write_config FILE PROXY_PORT ADMIN_PORT STORE_YAML ALLOWED_HOSTS OTHER_HOSTS: a proxy config
+# with one connection (calendar-conn, plugin calendar) allowing ALLOWED_HOSTS (a YAML list),
+# interception with the CA in $tmp/ica and the origins' CA $tmp/pki/ca.pem trusted upstream.
+write_config() {
+    cat >"$1" <<EOF
+listen:
+  proxy: 127.0.0.1:$2
+  admin: 127.0.0.1:$3
+admin_token: \${OI_E2E_ADMIN_TOKEN}
+threads: 2
+store:
+  $4
+  encryption_keys:
+    - { id: k1, key: "\${OI_E2E_TOKEN_KEY}" }
+connections:
+  calendar-conn:
+    authorization_url: http://127.0.0.1:9/auth
+    token_url: http://127.0.0.1:9/token
+    client_id: e2e-client
+    client_secret: \${OI_E2E_CLIENT_SECRET}
+    allowed_hosts: $5
+plugins:
+  calendar: { connection: calendar-conn }
+intercept:
+  ca_cert: $tmp/ica/ca.pem
+  ca_key: $tmp/ica/ca.key
+  other_hosts: $6
+upstream:
+  ca_file: $tmp/pki/ca.pem
+  allow_addresses: [127.0.0.1]
+  connect_timeout: 2s
+  response_timeout: 10s
+limits:
+  idle_timeout: 10s
+log: { level: info, format: text }
+EOF
+}
+
+# start_echo_origins: the test PKI in $tmp/pki, the interception CA in $tmp/ica (ca init), and
+# echo_origin.py in plain HTTP ($plain_port) and HTTPS with the test PKI's leaf ($tls_port).
+start_echo_origins() {
+    local origin="$OI_ROOT/tests/e2e/echo_origin.py"
+    make_pki "$tmp/pki"
+    "$binary" ca init --dir "$tmp/ica" >/dev/null
+    start_service origin "$python" "$origin"
+    plain_port="$service_port"
+    start_service tls-origin "$python" "$origin" \
+        --tls-cert "$tmp/pki/leaf.pem" --tls-key "$tmp/pki/leaf.key"
+    tls_port="$service_port"
 }
