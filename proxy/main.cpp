@@ -3,6 +3,7 @@
 
 #include "common/log.hpp"
 #include "config/loader.hpp"
+#include "config/printer.hpp"
 #include "config/units.hpp"
 #include "identity/identity.hpp"
 #include "intercept/ca_files.hpp"
@@ -46,10 +47,16 @@ int run(const std::string& config_path)
     return 0;
 }
 
-int check_config(const std::string& config_path)
+/// With `print`, the effective config (secrets masked) goes to stdout instead of "ok".
+int check_config(const std::string& config_path, bool print)
 {
-    if (!load(config_path)) {
+    auto cfg = load(config_path);
+    if (!cfg) {
         return 2;
+    }
+    if (print) {
+        std::cout << oi::config::print_config(*cfg);
+        return 0;
     }
     std::cout << config_path << ": ok\n";
     return 0;
@@ -100,6 +107,9 @@ int main(int argc, char** argv)
     auto* check_cmd =
         app.add_subcommand("check-config", "validate a configuration file and print every error");
     check_cmd->add_option("--config", config_path, "configuration file")->required();
+    bool print_effective = false;
+    check_cmd->add_flag("--print", print_effective,
+                        "print the effective config (presets and ${...} applied, secrets masked)");
 
     auto* identity_cmd = app.add_subcommand("identity", "plugin identity tokens");
     identity_cmd->require_subcommand(1);
@@ -127,7 +137,7 @@ int main(int argc, char** argv)
 
     try {
         if (*check_cmd) {
-            return check_config(config_path);
+            return check_config(config_path, print_effective);
         }
         if (*sign_cmd) {
             return sign_identity(secret_env, user, plugin, ttl);

@@ -55,9 +55,9 @@ struct store_config {
     enum class kind { redis, memory };
     kind type = kind::redis;
     redis_config redis;
-    std::vector<encryption_key> encryption_keys; // first encrypts, all decrypt
-    duration cache_ttl = std::chrono::seconds(5);    // how long a worker trusts a cached grant
-    std::uint64_t cache_max_entries = 100000;        // per worker
+    std::vector<encryption_key> encryption_keys;  // first encrypts, all decrypt
+    duration cache_ttl = std::chrono::seconds(5); // how long a worker trusts a cached grant
+    std::uint64_t cache_max_entries = 100000;     // per worker
     // Bounds one token refresh (the token endpoint exchange) and how long a request waits for
     // one; the cross-replica refresh lock lives this long plus a margin.
     duration refresh_timeout = std::chrono::seconds(10);
@@ -74,25 +74,34 @@ struct identity_config {
 enum class content_type { form, json };
 enum class client_auth { post, basic };
 enum class on_missing_token { empty, reject };
+/// Where a token endpoint's answer carries the token to inject: at the top level (RFC 6749
+/// section 5.1), or under Slack OAuth v2's `authed_user` (the user token, as opposed to the bot
+/// token at the top level). See oauth::token_response_options.
+enum class token_source { top_level, authed_user };
 
 /// One OAuth client registration. A shared connection lives under `connections:`; a plugin's own
-/// connection (under `plugins.<id>.oauth`) gets the id `plugin:<plugin id>`.
+/// connection (under `plugins.<id>.oauth`) gets the id `plugin:<plugin id>`. With a `preset`, the
+/// loader has already merged the preset's defaults in (config/presets.hpp): these are the
+/// effective values.
 struct connection {
     std::string id;
     std::string preset; // empty when none
+    std::string tenant; // microsoft preset only: the tenant in its endpoints
     std::string authorization_url;
     std::string token_url;
     std::string revocation_url; // empty when none
     std::string client_id;
     secret client_secret; // empty: public client
     std::vector<std::string> scopes;
-    std::string prompt;      // empty: not sent
-    std::string access_type; // empty: not sent
+    char scope_separator = ' '; // joins `scopes` in the authorization request (Slack: ',')
+    std::string prompt;         // empty: not sent
+    std::string access_type;    // empty: not sent
     content_type token_content_type = content_type::form;
     client_auth auth_method = client_auth::post;
     std::map<std::string, std::string> extra_params;
     std::vector<std::string> allowed_hosts; // lower-case; may start with "*."; never empty
     on_missing_token missing = on_missing_token::empty;
+    token_source token_from = token_source::top_level; // YAML key `token_source`
     duration refresh_before = std::chrono::seconds(60);
 };
 

@@ -1,6 +1,7 @@
 // Readers for `connections:` (shared connections) and `plugins:` (each using a shared connection
 // or carrying its own under `oauth`).
 
+#include "config/presets.hpp"
 #include "config/sections.hpp"
 #include "config/value_checks.hpp"
 
@@ -12,8 +13,9 @@ namespace {
 
 // The camelCase names are those of a plugin manifest's oauthConfig block (SPEC.md), accepted so
 // that such a block pastes in unchanged.
-constexpr std::array<key_spec, 15> k_connection_keys{{
+constexpr std::array<key_spec, 18> k_connection_keys{{
     {"preset"},
+    {"tenant"},
     {"authorization_url", "authorizationURL"},
     {"token_url", "tokenURL"},
     {"revocation_url"},
@@ -28,6 +30,8 @@ constexpr std::array<key_spec, 15> k_connection_keys{{
     {"allowed_hosts"},
     {"on_missing_token"},
     {"refresh_before"},
+    {"token_source"},
+    {"scope_separator"},
 }};
 
 // Authorization-request parameters that the proxy sets itself (RFC 6749 section 4.1.1, RFC 7636
@@ -132,17 +136,13 @@ void read_allowed_hosts(yaml_reader& r, const entry& at, std::vector<std::string
 
 void read_enums(yaml_reader& r, const map_view& map, connection& out)
 {
-    constexpr std::array<std::string_view, 4> k_presets{"google", "slack", "github", "microsoft"};
     constexpr std::array<std::string_view, 4> k_content_types{
         "form", "json", "application/x-www-form-urlencoded", "application/json"};
     constexpr std::array<std::string_view, 2> k_client_auth{"post", "basic"};
     constexpr std::array<std::string_view, 2> k_missing{"empty", "reject"};
+    constexpr std::array<std::string_view, 2> k_token_sources{"top_level", "authed_user"};
+    constexpr std::array<std::string_view, 2> k_separators{"space", "comma"};
 
-    if (const entry* e = map.find("preset")) {
-        if (auto index = r.choice(*e, k_presets)) {
-            out.preset = std::string(k_presets[*index]);
-        }
-    }
     if (const entry* e = map.find("content_type")) {
         if (auto index = r.choice(*e, k_content_types)) {
             out.token_content_type = *index % 2 == 0 ? content_type::form : content_type::json;
@@ -158,6 +158,71 @@ void read_enums(yaml_reader& r, const map_view& map, connection& out)
             out.missing = *index == 0 ? on_missing_token::empty : on_missing_token::reject;
         }
     }
+    if (const entry* e = map.find("token_source")) {
+        if (auto index = r.choice(*e, k_token_sources)) {
+            out.token_from = *index == 0 ? token_source::top_level : token_source::authed_user;
+        }
+    }
+    if (const entry* e = map.find("scope_separator")) {
+        if (auto index = r.choice(*e, k_separators)) {
+            out.scope_separator = *index == 0 ? ' ' : ',';
+        }
+    }
+}
+
+/// The connection's `preset` (nullptr when none or unknown) and its `tenant`, checked.
+const preset_spec* read_preset(yaml_reader& r, const map_view& map, std::string& tenant)
+{
+    const preset_spec* preset = nullptr;
+    if (const entry* e = map.find("preset")) {
+        std::vector<std::string_view> names;
+        for (const preset_spec& p : presets()) {
+            names.push_back(p.name);
+        }
+        if (auto index = r.choice(*e, names)) {
+            preset = &presets()[*index];
+        }
+    }
+    const entry* e = map.find("tenant");
+    if (e == nullptr) {
+        return preset;
+    }
+    auto text = r.non_empty_string(*e);
+    if (preset == nullptr || !preset->has_tenant) {
+        r.error(*e, "tenant is only used by the microsoft preset");
+    } else if (text && !is_valid_tenant(*text)) {
+        r.error(*e, "a tenant is a GUID, a domain name, common, organizations or consumers");
+    } else if (text) {
+        tenant = std::move(*text);
+    }
+    return preset;
+}
+
+/// Keys every connection needs unless its preset fills them.
+void check_required(yaml_reader& r, const map_view& map, bool has_preset)
+{
+    for (std::string_view key : {"authorization_url", "token_url", "client_id", "allowed_hosts"}) {
+        if (!map.find(key) && (key == "client_id" || !has_preset)) {
+            r.missing(map, key);
+        }
+    }
+}
+
+/// What the preset needs once the connection's own keys are in.
+void finish_connection(yaml_reader& r, const map_view& map, const preset_spec& preset,
+                       connection& out)
+{
+    finish_preset(preset, out);
+    if (preset.needs_scopes && out.scopes.empty()) {
+        const std::string message = "the " + std::string(preset.name) +
+                                    " preset needs at least one scope: the provider refuses "
+                                    "an authorization request without one";
+        if (const entry* e = map.find("scopes")) {
+            r.error(*e, message);
+        } else {
+            r.error(map.mark(), join_path(map.path(), "scopes"), message);
+        }
+    }
 }
 
 /// One connection's map (shared, or a plugin's `oauth`), given its final id.
@@ -168,13 +233,11 @@ std::optional<connection> read_connection(yaml_reader& r, const entry& at, std::
         return std::nullopt;
     }
 
-    connection out;
+    std::string tenant;
+    const preset_spec* preset = read_preset(r, *map, tenant);
+    connection out = preset ? preset_defaults(*preset, tenant) : connection{};
     out.id = std::move(id);
-    for (std::string_view key : {"authorization_url", "token_url", "client_id", "allowed_hosts"}) {
-        if (!map->find(key)) {
-            r.missing(*map, key);
-        }
-    }
+    check_required(r, *map, map->find("preset") != nullptr);
 
     auto url = [&](const entry& e) { return read_url(r, e); };
     auto text = [&](const entry& e) { return r.string(e); };
@@ -192,14 +255,20 @@ std::optional<connection> read_connection(yaml_reader& r, const entry& at, std::
     assign(*map, "refresh_before", out.refresh_before,
            [&](const entry& e) { return r.duration(e, true); });
     read_enums(r, *map, out);
+    // A connection's list replaces the preset's (README "Presets").
     if (const entry* e = map->find("scopes")) {
+        out.scopes.clear();
         read_scopes(r, *e, out.scopes);
     }
     if (const entry* e = map->find("extra_params")) {
         read_extra_params(r, *e, out.extra_params);
     }
     if (const entry* e = map->find("allowed_hosts")) {
+        out.allowed_hosts.clear();
         read_allowed_hosts(r, *e, out.allowed_hosts);
+    }
+    if (preset) {
+        finish_connection(r, *map, *preset, out);
     }
     return out;
 }

@@ -12,9 +12,9 @@
 // `store.refresh_timeout` (default 10s: the longest a token refresh, or a request waiting for one,
 // takes),
 // `upstream.pool_idle_timeout` and `upstream.pool_max_idle_per_host` (0: no pooling),
-// `limits.header_timeout` (default 30s), and the plugin-manifest aliases inside a connection. A
-// connection's `preset` is only recorded for now: it does not yet supply defaults, so
-// authorization_url, token_url and allowed_hosts are always required.
+// `limits.header_timeout` (default 30s), the plugin-manifest aliases inside a connection, and
+// the connection keys `tenant`, `scope_separator` and `token_source`. A connection's `preset`
+// fills its defaults (presets.hpp); keys the preset fills are then not required.
 
 #include "config/config.hpp"
 #include "config/env_substitution.hpp"

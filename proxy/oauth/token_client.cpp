@@ -285,6 +285,9 @@ asio::awaitable<token_outcome> request_token(upstream::connector& connector,
     }
     const secret request = build_token_request(connection, *endpoint, params);
     params.clear();
+    // Slack's user token sits under authed_user when the connection asks for it (config.hpp).
+    options.prefer_authed_user =
+        options.prefer_authed_user || connection.token_from == config::token_source::authed_user;
 
     const upstream::destination to{endpoint->scheme, endpoint->host, endpoint->port};
     upstream::connect_result connected = co_await connect_within(connector, to, timeout);

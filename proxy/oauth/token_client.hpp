@@ -40,6 +40,7 @@ inline constexpr std::size_t k_max_token_answer_head = std::size_t{64} << 10;
 /// the answer. `connection` and the strings that `params` views must stay valid until the
 /// returned awaitable starts (awaiting it in the same expression is enough): they are read only
 /// to build the request, before anything is sent. `connector` must outlive the exchange.
+/// `options.prefer_authed_user` is also set when the connection's token_source is authed_user.
 [[nodiscard]] boost::asio::awaitable<token_outcome>
 request_token(upstream::connector& connector, const config::connection& connection,
               token_params params, std::chrono::milliseconds timeout,

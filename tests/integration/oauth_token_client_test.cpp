@@ -153,6 +153,28 @@ TEST_CASE("a code exchange over verified TLS with basic auth reads GitHub's form
     CHECK(requests[0].body == R"({"grant_type":"authorization_code","code":"c-1"})");
 }
 
+TEST_CASE("a connection with token_source authed_user gets Slack's user token, not the bot's",
+          "[oauth][token_client]")
+{
+    origin_server origin;
+    origin.set_handler(oi::test::respond_with(
+        json_answer(200, R"({"ok":true,"access_token":"xoxb-bot","token_type":"bot",)"
+                         R"("authed_user":{"id":"U1","access_token":"xoxp-user",)"
+                         R"("token_type":"user","scope":"search:read"}})")));
+    token_endpoint_fixture top_level{origin};
+    token_endpoint_fixture user{origin};
+    user.connection().token_from = oi::config::token_source::authed_user;
+
+    const auto bot_outcome =
+        top_level.request(k_timeout, {{"grant_type", "authorization_code"}, {"code", "c-1"}});
+    const auto user_outcome =
+        user.request(k_timeout, {{"grant_type", "authorization_code"}, {"code", "c-2"}});
+
+    CHECK(tokens(bot_outcome).access_token == secret{"xoxb-bot"});
+    CHECK(tokens(user_outcome).access_token == secret{"xoxp-user"});
+    CHECK(tokens(user_outcome).scope == "search:read");
+}
+
 TEST_CASE("chunked and close-delimited answers are read whole", "[oauth][token_client]")
 {
     origin_server origin;

@@ -76,4 +76,9 @@ TEST_CASE("the provider examples load", "[config][examples]")
           "https://github.com/login/oauth/access_token");
     CHECK(microsoft.connections.at("microsoft").token_url ==
           "https://login.microsoftonline.com/common/oauth2/v2.0/token");
+    CHECK(google.connections.at("google").revocation_url == "https://oauth2.googleapis.com/revoke");
+    CHECK(google.connections.at("google").access_type == "offline");
+    CHECK(slack.connections.at("slack").scope_separator == ',');
+    CHECK(github.connections.at("github").allowed_hosts.size() == 2);
+    CHECK(microsoft.connections.at("microsoft").scopes.front() == "offline_access");
 }
