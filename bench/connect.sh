@@ -16,9 +16,11 @@ check_injection() {
     [[ "$seen" == "$4" ]] || { echo "failed: $1 did not inject (origin saw '${seen:0:40}')"; return 1; }
 }
 
-# connect_load NAME CA PROXY_URL EXPECTED: one row for the proxy, after checking its injection.
+# connect_load NAME CA PROXY_URL EXPECTED PID: one row for the proxy, after checking its
+# injection; CPU time charged to PID (and its children).
 connect_load() {
     local name="$1" ca="$2" proxy="$3" expected="$4" check
+    measured_pids=("$5")
     if ! check="$(check_injection "$name" "$ca" "$proxy" "$expected")"; then
         add_row connect "$name" "$check"
         return
@@ -33,19 +35,19 @@ connect_throughput() {
     local name
     for name in "${oi_names[@]}"; do
         connect_load "$name" "$work/oi-ca/ca.pem" \
-            "http://bench-plugin:user-1@127.0.0.1:${oi_ports[$name]}" "Bearer bench-token-1"
+            "http://bench-plugin:user-1@127.0.0.1:${oi_ports[$name]}" "Bearer bench-token-1" "${oi_pids[$name]}"
     done
     if start_squid; then
         connect_load "squid ssl-bump" "$work/squid/ca.pem" "http://127.0.0.1:$squid_port" \
-            "Bearer bench-static-token"
-        stop "$last_pid"
+            "Bearer bench-static-token" "$squid_pid"
+        stop "$squid_pid"
     else
         add_row connect "squid ssl-bump" "failed: $problem"
     fi
     if start_mitmproxy; then
         connect_load mitmproxy "$work/mitmproxy/mitmproxy-ca-cert.pem" \
-            "http://127.0.0.1:$mitm_port" "Bearer bench-static-token"
-        stop "$last_pid"
+            "http://127.0.0.1:$mitm_port" "Bearer bench-static-token" "$mitm_pid"
+        stop "$mitm_pid"
     else
         add_row connect mitmproxy "failed: $problem"
     fi

@@ -79,7 +79,8 @@ rps_of() {
     done
 }
 
-# field_of SECTION TARGET N: the Nth number (1: req/s, 2: p50, 3: p99, 4: errors) of a row.
+# field_of SECTION TARGET N: the Nth field (1: req/s, 2: p50, 3: p99, 4: errors, 5: CPU us per
+# request) of a row.
 field_of() {
     local row
     for row in "${rows[@]}"; do
@@ -93,11 +94,41 @@ field_of() {
 
 # ---- load generators ------------------------------------------------------------------------------
 
-# run_wrk NAME URL [wrk args...]: prints "rps p50_ms p99_ms errors", or "failed: ...".
+# cpu_ticks PID...: user+system CPU time (clock ticks) of the processes and their children so far.
+cpu_ticks() {
+    local pid total=0 ticks
+    for pid in "$@" $(pgrep -P "$(IFS=,; echo "$*")" || true); do
+        ticks="$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat" 2>/dev/null || echo 0)"
+        total=$((total + ticks))
+    done
+    echo "$total"
+}
+
+# The pids whose CPU time the next load is charged to (the server measured); empty: none.
+measured_pids=()
+
+# per_request_cpu TICKS_BEFORE REQUESTS: microseconds of CPU per request since TICKS_BEFORE.
+per_request_cpu() {
+    ((${#measured_pids[@]} > 0)) || { echo "-"; return; }
+    awk -v t="$(($(cpu_ticks "${measured_pids[@]}") - $1))" -v r="$2" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { printf (r > 0) ? "%.1f" : "-", t / hz * 1e6 / r }'
+}
+
+# with_cpu TICKS_BEFORE: turns "rps p50 p99 errors requests" into "rps p50 p99 errors cpu_us".
+with_cpu() {
+    local rps p50 p99 errors requests
+    read -r rps p50 p99 errors requests
+    echo "$rps $p50 $p99 $errors $(per_request_cpu "$1" "$requests")"
+}
+
+# run_wrk NAME URL [wrk args...]: prints "rps p50_ms p99_ms errors cpu_us_per_request" (CPU of
+# measured_pids), or "failed: ...".
 run_wrk() {
     local name="$1" url="$2"
     shift 2
     oi_log "wrk: $name ($duration, $connections connections)"
+    local before=0
+    ((${#measured_pids[@]} == 0)) || before="$(cpu_ticks "${measured_pids[@]}")"
     if ! timeout 300 wrk -t "$wrk_threads" -c "$connections" -d "$duration" --latency "$@" "$url" \
         >"$work/wrk-$name.txt" 2>&1; then
         echo "failed: wrk exited non-zero (wrk-$name.txt)"
@@ -115,8 +146,9 @@ run_wrk() {
         /^ +99%/ { p99 = ms($2) }
         /Non-2xx or 3xx responses:/ { errors += $NF }
         /Socket errors:/ { gsub(",", ""); errors += $4 + $6 + $8 + $10 }
-        END { printf "%s %.3f %.3f %d\n", rps, p50, p99, errors }
-    ' "$work/wrk-$name.txt"
+        / requests in / { requests = $1 }
+        END { printf "%s %.3f %.3f %d %d\n", rps, p50, p99, errors, requests }
+    ' "$work/wrk-$name.txt" | with_cpu "$before"
 }
 
 # run_hey NAME [hey args...]: like run_wrk, with hey (Go's HTTP client; proxies, rate limits).
@@ -124,6 +156,8 @@ run_hey() {
     local name="$1"
     shift
     oi_log "hey: $name ($duration) $*"
+    local before=0
+    ((${#measured_pids[@]} == 0)) || before="$(cpu_ticks "${measured_pids[@]}")"
     if ! timeout 300 hey -z "$duration" "$@" >"$work/hey-$name.txt" 2>&1; then
         echo "failed: hey exited non-zero (hey-$name.txt)"
         return
@@ -135,7 +169,8 @@ run_hey() {
         /^Status code distribution:/ { section = "status" }
         /^Error distribution:/ { section = "errors" }
         section == "status" && /^ +\[[0-9]+\]/ && $1 !~ /^\[[23]/ { errors += $2 }
+        section == "status" && /^ +\[[0-9]+\]/ { requests += $2 }
         section == "errors" && /^ +\[[0-9]+\]/ { errors += substr($1, 2, length($1) - 2) }
-        END { printf "%s %.3f %.3f %d\n", rps, p50, p99, errors }
-    ' "$work/hey-$name.txt"
+        END { printf "%s %.3f %.3f %d %d\n", rps, p50, p99, errors, requests }
+    ' "$work/hey-$name.txt" | with_cpu "$before"
 }

@@ -19,7 +19,8 @@ print_rows() {
     ref_rps="$(rps_of "$section" "$reference")"
     ref_p99="$(field_of "$section" "$reference" 3)"
     printf '\n%s\n' "${section_titles[$section]}"
-    printf '  %-18s %10s %9s %9s %7s  %s\n' target req/s p50_ms p99_ms errors "vs $reference"
+    printf '  %-18s %10s %9s %9s %7s %12s  %s\n' target req/s p50_ms p99_ms errors cpu_us/req \
+        "vs $reference"
     for row in "${rows[@]}"; do
         IFS='|' read -r s t v _ <<<"$row"
         [[ "$s" == "$section" ]] || continue
@@ -27,13 +28,14 @@ print_rows() {
             printf '  %-18s %s\n' "$t" "$v"
             continue
         fi
-        read -r rps p50 p99 errors <<<"$v"
+        read -r rps p50 p99 errors cpu <<<"$v"
         if [[ "$section" == latency ]]; then
             note="p99 +$(awk -v a="$p99" -v b="$ref_p99" 'BEGIN { printf "%.3f", a - b }') ms"
         else
             note="$(ratio "$rps" "$ref_rps")x"
         fi
-        printf '  %-18s %10.0f %9.3f %9.3f %7d  %s\n' "$t" "$rps" "$p50" "$p99" "$errors" "$note"
+        printf '  %-18s %10.0f %9.3f %9.3f %7d %12s  %s\n' "$t" "$rps" "$p50" "$p99" "$errors" \
+            "$cpu" "$note"
         ((errors == 0)) || status=1
     done
 }
@@ -74,7 +76,7 @@ print_resources() {
     local name
     printf '\nresources\n'
     for name in "${oi_names[@]}"; do
-        printf '  %-18s start-up to ready (median, slowest ms): %s\n' "$name" \
+        printf '  %-18s start-up to ready (ms: median, slowest; median CPU): %s\n' "$name" \
             "${startup_ms[$name]:-not measured}"
         printf '  %-18s idle connections (RSS before KiB, after KiB, bytes each, still open): %s\n' \
             "$name" "${idle[$name]:-not measured}"

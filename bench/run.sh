@@ -37,10 +37,11 @@ for name in "${oi_names[@]}"; do
 done
 
 start_origin && start_haproxy && start_nginx_proxy && start_redis || oi_die "$problem"
-declare -A oi_ports
+declare -A oi_ports oi_pids
 for name in "${oi_names[@]}"; do
     start_oauth_injector "$name" "${oi_binaries[$name]}" && import_grants || oi_die "$problem"
     oi_ports[$name]="$oi_port"
+    oi_pids[$name]="$oi_pid"
 done
 
 absolute_throughput get 0

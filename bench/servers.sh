@@ -1,6 +1,7 @@
 # Starts the servers of the bench on 127.0.0.1 ports chosen at start: the nginx origin (plain and
 # TLS), the reference proxies and oauth-injector with Redis. Sourced after bench/lib.sh; each
-# start_* function sets <name>_port and returns non-zero (with `problem` set) on failure.
+# start_* function sets <name>_port and <name>_pid, and returns non-zero (with `problem` set) on
+# failure.
 
 problem=""
 
@@ -29,6 +30,7 @@ start_origin() {
     render "$bench_dir/nginx.conf.in" "$work/nginx.conf" "WORK=$work" "PORT=$origin_port" \
         "TLS_PORT=$origin_tls_port"
     start nginx nginx -e "$work/nginx-error.log" -c "$work/nginx.conf" -p "$work"
+    origin_pid="$last_pid"
     oi_wait_for_port "$origin_port" 10 || { problem="nginx did not start (nginx.log)"; return 1; }
 }
 
@@ -37,6 +39,7 @@ start_haproxy() {
     render "$bench_dir/haproxy.cfg.in" "$work/haproxy.cfg" "WORK=$work" "PORT=$haproxy_port" \
         "ORIGIN_PORT=$origin_port" "THREADS=$threads"
     start haproxy haproxy -db -f "$work/haproxy.cfg"
+    haproxy_pid="$last_pid"
     oi_wait_for_port "$haproxy_port" 10 || { problem="haproxy did not start"; return 1; }
 }
 
@@ -45,6 +48,7 @@ start_nginx_proxy() {
     render "$bench_dir/nginx-proxy.conf.in" "$work/nginx-proxy.conf" "WORK=$work" \
         "PORT=$nginx_proxy_port" "ORIGIN_PORT=$origin_port" "THREADS=$threads"
     start nginx-proxy nginx -e "$work/nginx-proxy-error.log" -c "$work/nginx-proxy.conf" -p "$work"
+    nginx_proxy_pid="$last_pid"
     oi_wait_for_port "$nginx_proxy_port" 10 || { problem="nginx (proxy) did not start"; return 1; }
 }
 
@@ -143,6 +147,7 @@ start_squid() {
     render "$bench_dir/squid.conf.in" "$dir/squid.conf" "DIR=$dir" "PORT=$squid_port" \
         "ORIGIN_CA=$work/origin-pki/ca.pem"
     start squid squid -N -f "$dir/squid.conf"
+    squid_pid="$last_pid"
     oi_wait_for_port "$squid_port" 20 || { problem="squid did not start (squid.log)"; return 1; }
 }
 
@@ -153,6 +158,7 @@ start_mitmproxy() {
     start mitmproxy mitmdump -q --listen-host 127.0.0.1 --listen-port "$mitm_port" \
         --set confdir="$dir" --set ssl_verify_upstream_trusted_ca="$work/origin-pki/ca.pem" \
         -s "$bench_dir/mitm_inject.py"
+    mitm_pid="$last_pid"
     oi_wait_for_port "$mitm_port" 30 && [[ -f "$dir/mitmproxy-ca-cert.pem" ]] ||
         { problem="mitmdump did not start (mitmproxy.log)"; return 1; }
 }

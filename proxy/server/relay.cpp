@@ -37,7 +37,11 @@ asio::awaitable<bool> proxy_session::exchange(request_state& rq, const std::stri
     const bool replayable = !stream_body;
 
     for (int attempt = 0;; ++attempt) {
-        auto lease = co_await worker_.pool->acquire(to);
+        // A replayable request skips the idle check: a connection the server closed meanwhile
+        // fails before any answer and the request goes again, this time on a checked one (the
+        // other idle connections may have been closed too, e.g. by a server restart).
+        const bool check_idle = !replayable || attempt > 0;
+        auto lease = co_await worker_.pool->acquire(to, check_idle);
         if (!lease.connection.stream) {
             rq.rec.detail = lease.connection.detail;
             co_await refuse(rq, lease.connection.failure, "the upstream could not be reached",
@@ -238,16 +242,18 @@ asio::awaitable<bool> proxy_session::relay_response(request_state& rq, byte_stre
     bool upstream_ended = false;
 
     for (;;) {
-        // Turn what the upstream sent so far into what the client gets.
+        // Turn what the upstream sent so far into what the client gets: the bytes as they are
+        // (a view into upstream_in_, not copied), or scratch_ when the framing changes.
         scratch_.clear();
         const std::string_view data = as_view(upstream_in_);
         std::size_t used = 0;
+        std::string_view body_out;
         switch (response_head_.body) {
         case http::body_kind::none:
             break;
         case http::body_kind::length: {
             used = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, data.size()));
-            scratch_.append(data.substr(0, used));
+            body_out = data.substr(0, used);
             remaining -= used;
             finished = remaining == 0;
             break;
@@ -269,8 +275,6 @@ asio::awaitable<bool> proxy_session::relay_response(request_state& rq, byte_stre
                 }
                 if (dechunk) {
                     scratch_.append(step.data);
-                } else {
-                    scratch_.append(data.substr(used, step.consumed));
                 }
                 used += step.consumed;
                 finished = step.done;
@@ -278,33 +282,35 @@ asio::awaitable<bool> proxy_session::relay_response(request_state& rq, byte_stre
                     break;
                 }
             }
+            body_out = dechunk ? std::string_view{scratch_} : data.substr(0, used);
             break;
         case http::body_kind::until_eof:
             used = data.size();
+            body_out = data;
             if (rechunk) {
                 http::append_chunk(scratch_, data);
                 if (upstream_ended) {
                     http::append_last_chunk(scratch_);
                 }
-            } else {
-                scratch_.append(data);
+                body_out = scratch_;
             }
             finished = upstream_ended;
             break;
         }
-        upstream_in_.consume(used);
         rq.rec.response_body_bytes += used;
 
-        // Send the head (first time round) and the body bytes in one write.
-        if (!pending_head.empty() || !scratch_.empty()) {
+        // Send the head (first time round) and the body bytes in one write; only then may the
+        // bytes leave upstream_in_.
+        if (!pending_head.empty() || !body_out.empty()) {
             const std::array<asio::const_buffer, 2> out{asio::buffer(pending_head),
-                                                        asio::buffer(scratch_)};
+                                                        asio::buffer(body_out)};
             if (!co_await write_client(out)) {
                 rq.rec.client_aborted = true;
                 co_return false;
             }
             pending_head.clear();
         }
+        upstream_in_.consume(used);
         if (finished) {
             break;
         }

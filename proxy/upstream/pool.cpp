@@ -24,7 +24,7 @@ bool pool::still_open(byte_stream& stream)
     return ::poll(&fd, 1, 0) == 0;
 }
 
-asio::awaitable<pool::lease> pool::acquire(const destination& to)
+asio::awaitable<pool::lease> pool::acquire(const destination& to, bool check_idle)
 {
     const auto now = std::chrono::steady_clock::now();
     if (auto it = idle_.find(key_for(to)); it != idle_.end()) {
@@ -32,7 +32,8 @@ asio::awaitable<pool::lease> pool::acquire(const destination& to)
         while (!entries.empty()) {
             idle_entry entry = std::move(entries.back());
             entries.pop_back();
-            if (now - entry.since < limits_.idle_timeout && still_open(*entry.stream)) {
+            if (now - entry.since < limits_.idle_timeout &&
+                (!check_idle || still_open(*entry.stream))) {
                 lease out;
                 out.connection.stream = std::move(entry.stream);
                 out.reused = true;

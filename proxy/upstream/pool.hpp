@@ -27,8 +27,11 @@ public:
         bool reused = false;
     };
 
-    /// An idle live connection to `to`, or a new one.
-    asio::awaitable<lease> acquire(const destination& to);
+    /// An idle connection to `to`, or a new one. With `check_idle`, an idle connection is first
+    /// polled (one syscall) and dropped when the server closed it meanwhile; a caller that can
+    /// send its request again on a new connection after a failure passes false, and so avoids
+    /// that syscall on every reuse.
+    asio::awaitable<lease> acquire(const destination& to, bool check_idle);
 
     /// Gives back a connection whose last response was read completely and that may be reused.
     void release(const destination& to, std::unique_ptr<byte_stream> stream);

@@ -303,6 +303,31 @@ TEST_CASE("one client connection carries several requests, pipelined ones includ
     CHECK(f.plain.connections_accepted() == 1);
 }
 
+TEST_CASE("a request on a pooled connection the origin closed without saying so goes again on a "
+          "new connection",
+          "[proxy][integration]")
+{
+    proxy_fixture f;
+    f.start();
+    // Answers as if keeping the connection, then closes it: the proxy's pooled connection is dead.
+    f.plain.set_handler([](const recorded_request&, response_writer& w) {
+        w.respond(canned_response{.body = "ok"});
+        w.close_after();
+    });
+    raw_connection c{f.proxy_port};
+    const std::string request = f.proxied_get(f.plain.url("/a"), "calendar", "alice");
+
+    std::vector<unsigned> statuses;
+    for (int i = 0; i < 3; ++i) {
+        c.send(request);
+        statuses.push_back(c.read_response().status);
+    }
+
+    CHECK(statuses == std::vector<unsigned>{200, 200, 200});
+    CHECK(f.plain.requests().size() == 3);
+    CHECK(f.plain.connections_accepted() == 3);
+}
+
 TEST_CASE("ambiguous or malformed requests are refused and the connection closed",
           "[proxy][integration]")
 {
