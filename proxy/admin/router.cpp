@@ -266,15 +266,13 @@ handled refresh_answer(const admin_context& ctx, const request& req,
                        const token::refresh_now_result& r)
 {
     const store::grant* g = r.grant.get();
-    if (r.still_running || r.status == token::refresh_status::wait_expired ||
-        r.status == token::refresh_status::failed) {
-        const refusal code = r.status == token::refresh_status::failed
-                                 ? refusal::upstream_unreachable
-                                 : refusal::upstream_timeout;
+    const bool failed = r.status == token::refresh_status::failed ||
+                        r.status == token::refresh_status::cooling_down;
+    if (r.still_running || r.status == token::refresh_status::wait_expired || failed) {
+        const refusal code = failed ? refusal::upstream_unreachable : refusal::upstream_timeout;
         const std::string_view message =
-            r.status == token::refresh_status::failed
-                ? "the token endpoint did not give a new token"
-                : "the refresh did not end within store.refresh_timeout";
+            failed ? "the token endpoint did not give a new token"
+                   : "the refresh did not end within store.refresh_timeout";
         ctx.metrics.refused(code);
         const std::string_view outcome = r.status ? token::status_name(*r.status) : "running";
         response res = json_response(

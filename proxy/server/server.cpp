@@ -42,6 +42,7 @@ metrics::refresh_result refresh_metric(token::refresh_status s)
     case token::refresh_status::wait_expired:
         return metrics::refresh_result::error;
     case token::refresh_status::skipped:
+    case token::refresh_status::cooling_down:
         return metrics::refresh_result::skipped;
     }
     return metrics::refresh_result::error;

@@ -47,6 +47,14 @@ public:
     /// returns whether it did.
     virtual boost::asio::awaitable<result<bool>>
     save_if_version(const grant_key& key, const grant& value, std::uint64_t expected_version);
+    /// Starts (or restarts) the grant's refresh cooldown for `length`: set after a refresh failed
+    /// for a reason that may pass, so that every worker and replica backs off, not only the one
+    /// that called the provider.
+    virtual boost::asio::awaitable<result<void>> start_cooldown(const grant_key& key,
+                                                                std::chrono::milliseconds length);
+    /// What is left of the grant's refresh cooldown; zero when there is none.
+    virtual boost::asio::awaitable<result<std::chrono::milliseconds>>
+    cooldown_left(const grant_key& key);
 };
 
 inline boost::asio::awaitable<result<bool>>
@@ -56,8 +64,7 @@ grant_store::try_lock(const grant_key&, std::string_view, std::chrono::milliseco
                            make_error_code(boost::system::errc::operation_not_supported));
 }
 
-inline boost::asio::awaitable<result<bool>> grant_store::unlock(const grant_key&,
-                                                                std::string_view)
+inline boost::asio::awaitable<result<bool>> grant_store::unlock(const grant_key&, std::string_view)
 {
     co_return result<bool>(boost::system::in_place_error,
                            make_error_code(boost::system::errc::operation_not_supported));
@@ -68,6 +75,21 @@ grant_store::save_if_version(const grant_key&, const grant&, std::uint64_t)
 {
     co_return result<bool>(boost::system::in_place_error,
                            make_error_code(boost::system::errc::operation_not_supported));
+}
+
+inline boost::asio::awaitable<result<void>> grant_store::start_cooldown(const grant_key&,
+                                                                        std::chrono::milliseconds)
+{
+    co_return result<void>(boost::system::in_place_error,
+                           make_error_code(boost::system::errc::operation_not_supported));
+}
+
+inline boost::asio::awaitable<result<std::chrono::milliseconds>>
+grant_store::cooldown_left(const grant_key&)
+{
+    co_return result<std::chrono::milliseconds>(
+        boost::system::in_place_error,
+        make_error_code(boost::system::errc::operation_not_supported));
 }
 
 } // namespace oi::store

@@ -67,6 +67,24 @@ bool memory_grant_backend::put_if_version(const grant_key& key, const grant& val
     return true;
 }
 
+void memory_grant_backend::start_cooldown(const grant_key& key, std::chrono::milliseconds length)
+{
+    const auto until = std::chrono::steady_clock::now() + length;
+    const std::lock_guard lock(mutex_);
+    cooldowns_.insert_or_assign({key.connection, key.user}, until);
+}
+
+std::chrono::milliseconds memory_grant_backend::cooldown_left(const grant_key& key) const
+{
+    const auto now = std::chrono::steady_clock::now();
+    const std::lock_guard lock(mutex_);
+    const auto it = cooldowns_.find({key.connection, key.user});
+    if (it == cooldowns_.end() || it->second <= now) {
+        return std::chrono::milliseconds{0};
+    }
+    return std::chrono::ceil<std::chrono::milliseconds>(it->second - now);
+}
+
 memory_grant_store::memory_grant_store(std::shared_ptr<memory_grant_backend> backend)
     : backend_(std::move(backend))
 {}
@@ -93,9 +111,9 @@ boost::asio::awaitable<result<void>> memory_grant_store::ping()
     co_return result<void>{};
 }
 
-boost::asio::awaitable<result<bool>>
-memory_grant_store::try_lock(const grant_key& key, std::string_view owner,
-                             std::chrono::milliseconds ttl)
+boost::asio::awaitable<result<bool>> memory_grant_store::try_lock(const grant_key& key,
+                                                                  std::string_view owner,
+                                                                  std::chrono::milliseconds ttl)
 {
     co_return backend_->try_lock(key, owner, ttl);
 }
@@ -111,6 +129,19 @@ memory_grant_store::save_if_version(const grant_key& key, const grant& value,
                                     std::uint64_t expected_version)
 {
     co_return backend_->put_if_version(key, value, expected_version);
+}
+
+boost::asio::awaitable<result<void>>
+memory_grant_store::start_cooldown(const grant_key& key, std::chrono::milliseconds length)
+{
+    backend_->start_cooldown(key, length);
+    co_return result<void>{};
+}
+
+boost::asio::awaitable<result<std::chrono::milliseconds>>
+memory_grant_store::cooldown_left(const grant_key& key)
+{
+    co_return backend_->cooldown_left(key);
 }
 
 } // namespace oi::store

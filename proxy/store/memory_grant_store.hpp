@@ -31,6 +31,8 @@ public:
     bool try_lock(const grant_key& key, std::string_view owner, std::chrono::milliseconds ttl);
     bool unlock(const grant_key& key, std::string_view owner);
     bool put_if_version(const grant_key& key, const grant& value, std::uint64_t expected);
+    void start_cooldown(const grant_key& key, std::chrono::milliseconds length);
+    [[nodiscard]] std::chrono::milliseconds cooldown_left(const grant_key& key) const;
 
 private:
     struct lock_entry {
@@ -41,6 +43,7 @@ private:
     mutable std::mutex mutex_;
     std::map<std::pair<std::string, std::string>, grant> grants_;
     std::map<std::pair<std::string, std::string>, lock_entry> locks_;
+    std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> cooldowns_;
 };
 
 class memory_grant_store final : public grant_store {
@@ -57,6 +60,10 @@ public:
                                                 std::string_view owner) override;
     boost::asio::awaitable<result<bool>> save_if_version(const grant_key& key, const grant& value,
                                                          std::uint64_t expected_version) override;
+    boost::asio::awaitable<result<void>> start_cooldown(const grant_key& key,
+                                                        std::chrono::milliseconds length) override;
+    boost::asio::awaitable<result<std::chrono::milliseconds>>
+    cooldown_left(const grant_key& key) override;
 
 private:
     std::shared_ptr<memory_grant_backend> backend_;

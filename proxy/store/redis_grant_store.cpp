@@ -112,9 +112,9 @@ std::string redis_grant_store::lock_key(std::string_view prefix, const grant_key
     return out;
 }
 
-boost::asio::awaitable<result<bool>>
-redis_grant_store::try_lock(const grant_key& key, std::string_view owner,
-                            std::chrono::milliseconds ttl)
+boost::asio::awaitable<result<bool>> redis_grant_store::try_lock(const grant_key& key,
+                                                                 std::string_view owner,
+                                                                 std::chrono::milliseconds ttl)
 {
     const std::string lock = lock_key(key_prefix_, key);
     const std::string millis = std::to_string(std::max<long long>(1, ttl.count()));
@@ -189,6 +189,48 @@ redis_grant_store::save_if_version(const grant_key& key, const grant& value,
         co_return result<bool>(boost::system::in_place_error, *ec);
     }
     co_return reply->integer == 1;
+}
+
+std::string redis_grant_store::cooldown_key(std::string_view prefix, const grant_key& key)
+{
+    std::string out(prefix);
+    out.append(":cooldown:").append(key.connection).append(":").append(key.user);
+    return out;
+}
+
+boost::asio::awaitable<result<void>>
+redis_grant_store::start_cooldown(const grant_key& key, std::chrono::milliseconds length)
+{
+    const std::string name = cooldown_key(key_prefix_, key);
+    const std::string millis = std::to_string(std::max<long long>(1, length.count()));
+
+    const auto reply =
+        co_await client_->command(std::array<std::string_view, 5>{"SET", name, "1", "PX", millis});
+
+    if (!reply) {
+        co_return reply.error();
+    }
+    if (const auto ec = unexpected(*reply, kind::status)) {
+        co_return *ec;
+    }
+    co_return result<void>{};
+}
+
+boost::asio::awaitable<result<std::chrono::milliseconds>>
+redis_grant_store::cooldown_left(const grant_key& key)
+{
+    const std::string name = cooldown_key(key_prefix_, key);
+
+    const auto reply = co_await client_->command(std::array<std::string_view, 2>{"PTTL", name});
+
+    if (!reply) {
+        co_return result<std::chrono::milliseconds>(boost::system::in_place_error, reply.error());
+    }
+    if (const auto ec = unexpected(*reply, kind::integer)) {
+        co_return result<std::chrono::milliseconds>(boost::system::in_place_error, *ec);
+    }
+    // -2: no such key; -1: no time-to-live (never written so by us).
+    co_return std::chrono::milliseconds{std::max<long long>(0, reply->integer)};
 }
 
 boost::asio::awaitable<result<void>> redis_grant_store::ping()

@@ -10,6 +10,8 @@
 // reads and opens the record, checks its version, then writes with a Lua compare-and-set on the
 // exact record bytes it read: any write in between (a refresh elsewhere, an admin import) makes
 // it return false. The record is encrypted, so the version cannot be compared inside Redis.
+// The refresh cooldown is `<key_prefix>:cooldown:<connection>:<user>`, set with `SET PX` and
+// read with `PTTL`: Redis ends it by itself.
 //
 // Connection ids from the config never end a shared id with user text, and the record is
 // authenticated against its (connection, user) pair, so even two pairs that spelled the same
@@ -46,9 +48,15 @@ public:
                                                 std::string_view owner) override;
     boost::asio::awaitable<result<bool>> save_if_version(const grant_key& key, const grant& value,
                                                          std::uint64_t expected_version) override;
+    boost::asio::awaitable<result<void>> start_cooldown(const grant_key& key,
+                                                        std::chrono::milliseconds length) override;
+    boost::asio::awaitable<result<std::chrono::milliseconds>>
+    cooldown_left(const grant_key& key) override;
 
     /// The Redis key of a grant's refresh lock.
     [[nodiscard]] static std::string lock_key(std::string_view prefix, const grant_key& key);
+    /// The Redis key of a grant's refresh cooldown.
+    [[nodiscard]] static std::string cooldown_key(std::string_view prefix, const grant_key& key);
 
     /// The Redis key of a grant.
     [[nodiscard]] static std::string redis_key(std::string_view prefix, const grant_key& key);

@@ -115,7 +115,8 @@ grant_service::refreshed(const config::connection& connection, std::string_view 
 
 std::shared_ptr<grant_service::flight>
 grant_service::join_flight(const config::connection& connection, std::string_view user,
-                           const std::string& key, const std::shared_ptr<const store::grant>& grant)
+                           const std::string& key, const std::shared_ptr<const store::grant>& grant,
+                           bool on_demand)
 {
     if (auto it = flights_.find(std::string_view{key}); it != flights_.end()) {
         return it->second;
@@ -123,7 +124,7 @@ grant_service::join_flight(const config::connection& connection, std::string_vie
     auto f = std::make_shared<flight>(io_, steady::now() + cfg_.refresh_timeout);
     flights_.emplace(key, f);
     store::grant_key grant_key{connection.id, std::string{user}};
-    asio::co_spawn(io_, run_flight(f, connection, std::move(grant_key), key, grant),
+    asio::co_spawn(io_, run_flight(f, connection, std::move(grant_key), key, grant, on_demand),
                    [this, f, key](const std::exception_ptr& e) {
                        if (e && !f->finished) {
                            // Out of memory or a bug: do not leave requests waiting on it.
@@ -166,7 +167,7 @@ asio::awaitable<refresh_now_result> grant_service::refresh_now(const config::con
     }
 
     // The same flight as the requests' (an explicit request overrides the backoff).
-    const std::shared_ptr<flight> f = join_flight(connection, user, key, grant);
+    const std::shared_ptr<flight> f = join_flight(connection, user, key, grant, true);
     auto [ec] = co_await f->done.async_wait(asio::as_tuple(asio::use_awaitable));
     (void)ec; // cancelled: finished; expired: the bound ran out
     if (!f->finished) {
@@ -185,13 +186,17 @@ asio::awaitable<refresh_now_result> grant_service::refresh_now(const config::con
 asio::awaitable<void> grant_service::run_flight(std::shared_ptr<flight> f,
                                                 config::connection connection,
                                                 store::grant_key grant_key, std::string key,
-                                                std::shared_ptr<const store::grant> seen)
+                                                std::shared_ptr<const store::grant> seen,
+                                                bool on_demand)
 {
     const auto started = steady::now();
     refresh_limits limits;
     limits.call_timeout = cfg_.refresh_timeout;
     limits.lock_ttl = cfg_.refresh_timeout + k_lock_margin;
     limits.wait = cfg_.refresh_timeout;
+    limits.cooldown = next_backoff(key);
+    limits.cooldown_max = k_backoff_max;
+    limits.honour_cooldown = !on_demand;
 
     const refresh_outcome out =
         co_await refresh_grant(store_, caller_, connection, grant_key, seen->version, limits);
@@ -201,26 +206,33 @@ asio::awaitable<void> grant_service::run_flight(std::shared_ptr<flight> f,
     if (out.grant) {
         remember(key, out.grant);
     }
-    after_flight(key, connection, out, steady::now() - started);
+    after_flight(key, connection, out, limits.cooldown, steady::now() - started);
     f->outcome = out;
     f->outcome.grant = nullptr;
     flights_.erase(key);
     f->done.cancel();
 }
 
-void grant_service::after_flight(const std::string& key, const config::connection& connection,
-                                 const refresh_outcome& out, steady::duration took)
+std::chrono::milliseconds grant_service::next_backoff(std::string_view key) const
 {
-    // Transient failures back off per grant; anything else clears the backoff.
-    if (out.status == refresh_status::failed) {
+    const auto b = backoffs_.find(key);
+    const unsigned failures = b == backoffs_.end() ? 0U : b->second.failures;
+    const std::chrono::milliseconds doubled = k_backoff_first * (1LL << std::min(failures, 20U));
+    return jittered(std::min(k_backoff_max, doubled));
+}
+
+void grant_service::after_flight(const std::string& key, const config::connection& connection,
+                                 const refresh_outcome& out, std::chrono::milliseconds backoff,
+                                 steady::duration took)
+{
+    // Transient failures, ours or another's (the cooldown), back off per grant; anything else
+    // clears the backoff.
+    if (out.status == refresh_status::failed || out.status == refresh_status::cooling_down) {
         auto& b = backoffs_[key];
         b.failures = std::min(b.failures + 1, 20U);
-        const std::chrono::milliseconds doubled = k_backoff_first * (1LL << (b.failures - 1));
-        auto delay = std::min(k_backoff_max, doubled);
-        delay = jittered(delay);
+        auto delay = backoff;
         if (out.retry_after && *out.retry_after > delay) {
-            delay = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::min<std::chrono::milliseconds>(*out.retry_after, k_backoff_max));
+            delay = std::min(*out.retry_after, std::chrono::milliseconds{k_backoff_max});
         }
         b.next_attempt = steady::now() + delay;
     } else {

@@ -10,8 +10,9 @@
 // While the old token is still valid, requests keep using it and do not wait; once it has
 // expired, requests wait for the flight, at most `store.refresh_timeout`, and then see the missing
 // grant behaviour. After a transient failure (transport, 5xx, 429, store) the grant backs off
-// with jitter (Retry-After when given); after a refusal only re-authorization helps and the grant
-// is stored with needs_reauth, so the provider is not called again.
+// with jitter (Retry-After when given), on every worker and replica through the store's
+// cooldown; after a refusal only re-authorization helps and the grant is stored with
+// needs_reauth, so the provider is not called again.
 //
 // One instance per worker, used only from that worker's io_context thread: no locks. Refresh
 // flights run detached on that io_context and hold no reference into a request.
@@ -70,7 +71,9 @@ struct refresh_now_result {
 };
 
 /// Per-grant backoff after a transient refresh failure: 1s, 2s, 4s... up to 5 minutes, each
-/// drawn in [d/2, d]; a Retry-After longer than that wins.
+/// drawn in [d/2, d]; a Retry-After longer than that wins. The worker whose call failed also
+/// starts the grant's cooldown in the store for as long, so that the other workers and replicas
+/// back off with it instead of each calling the failing provider once.
 inline constexpr std::chrono::milliseconds k_backoff_first{1000};
 inline constexpr std::chrono::milliseconds k_backoff_max{300000};
 /// The refresh lock outlives the refresh bound by this much, covering the store writes.
@@ -140,15 +143,19 @@ private:
     boost::asio::awaitable<std::shared_ptr<const store::grant>>
     refreshed(const config::connection& connection, std::string_view user, const std::string& key,
               std::shared_ptr<const store::grant> grant);
+    /// `on_demand`: an operator asked; the shared cooldown does not hold the flight back.
     std::shared_ptr<flight> join_flight(const config::connection& connection, std::string_view user,
                                         const std::string& key,
-                                        const std::shared_ptr<const store::grant>& grant);
-    boost::asio::awaitable<void> run_flight(std::shared_ptr<flight> f,
-                                            config::connection connection,
-                                            store::grant_key grant_key, std::string key,
-                                            std::shared_ptr<const store::grant> seen);
+                                        const std::shared_ptr<const store::grant>& grant,
+                                        bool on_demand = false);
+    boost::asio::awaitable<void>
+    run_flight(std::shared_ptr<flight> f, config::connection connection, store::grant_key grant_key,
+               std::string key, std::shared_ptr<const store::grant> seen, bool on_demand);
+    /// The backoff after the grant's next failure: 1s, 2s, 4s... up to k_backoff_max, jittered.
+    [[nodiscard]] std::chrono::milliseconds next_backoff(std::string_view key) const;
     void after_flight(const std::string& key, const config::connection& connection,
-                      const refresh_outcome& out, std::chrono::steady_clock::duration took);
+                      const refresh_outcome& out, std::chrono::milliseconds backoff,
+                      std::chrono::steady_clock::duration took);
     [[nodiscard]] static bool refresh_due(const store::grant& grant,
                                           const config::connection& connection);
 

@@ -84,6 +84,21 @@ acquire(store::grant_store& store, const store::grant_key& key, const std::strin
     }
 }
 
+/// Makes every worker and replica back off from this grant for `length`, or the provider's
+/// Retry-After when longer. Best effort: without it, each worker still backs off on its own.
+asio::awaitable<void> start_cooldown(store::grant_store& store, const store::grant_key& key,
+                                     const refresh_limits& limits,
+                                     std::optional<std::chrono::milliseconds> retry_after)
+{
+    auto length = limits.cooldown;
+    if (retry_after && *retry_after > length) {
+        length = std::min(*retry_after, limits.cooldown_max);
+    }
+    if (length.count() > 0) {
+        (void)co_await store.start_cooldown(key, length);
+    }
+}
+
 /// With the lock held: re-read, call the provider, write if the version is still current.
 asio::awaitable<refresh_outcome>
 refresh_locked(store::grant_store& store, const token_caller& caller,
@@ -104,6 +119,18 @@ refresh_locked(store::grant_store& store, const token_caller& caller,
                           "the grant changed before the refresh");
     }
 
+    if (limits.honour_cooldown) {
+        // A store error here is not a reason to withhold the refresh: only a known cooldown is.
+        const auto left = co_await store.cooldown_left(key);
+        if (left && left->count() > 0) {
+            refresh_outcome out = settled(refresh_status::cooling_down, nullptr,
+                                          "another worker or replica failed to refresh it "
+                                          "moments ago");
+            out.retry_after = *left;
+            co_return out;
+        }
+    }
+
     const oauth::token_outcome answer =
         co_await caller(connection, current.refresh_token, limits.call_timeout);
 
@@ -120,6 +147,7 @@ refresh_locked(store::grant_store& store, const token_caller& caller,
         out.retry_after = failed.retry_after;
         if (!oauth::needs_reauthorization(failed)) {
             out.status = refresh_status::failed;
+            co_await start_cooldown(store, key, limits, out.retry_after);
             co_return out;
         }
         // The provider refuses this grant for good: stop calling it until the user re-authorizes.
@@ -164,6 +192,8 @@ std::string_view status_name(refresh_status s) noexcept
         return "skipped";
     case refresh_status::wait_expired:
         return "wait_expired";
+    case refresh_status::cooling_down:
+        return "cooling_down";
     }
     return "failed";
 }

@@ -8,11 +8,14 @@
 //      changes (another replica refreshed it), the lock frees up, or the wait bound runs out;
 //   2. with the lock held, re-read the grant: if its version moved since the caller saw it, or it
 //      needs re-authorization, nothing is left to do;
-//   3. call the token endpoint; on success write the new grant only if the stored version is still
+//   3. unless asked to ignore it, check the grant's refresh cooldown in the store: while another
+//      worker or replica is backing off after a failed refresh, do not call the provider;
+//   4. call the token endpoint; on success write the new grant only if the stored version is still
 //      the one it was refreshed from (a refresh token absent from the answer keeps the old one, a
 //      scope absent keeps the old scope); on a failure that only a new authorization can fix
-//      (invalid_grant and the like), mark the grant `needs_reauth` the same way;
-//   4. release the lock, only if still ours (compare-and-delete in the store).
+//      (invalid_grant and the like), mark the grant `needs_reauth` the same way; on a failure
+//      that may pass, start the cooldown so that the others back off too;
+//   5. release the lock, only if still ours (compare-and-delete in the store).
 //
 // Runs on the caller's executor (one worker's io_context); never throws on the request path.
 // Store and token-endpoint failures come back as refresh_status::failed with a detail in fixed
@@ -45,6 +48,7 @@ enum class refresh_status {
     failed,       // transport, 5xx, 429, a malformed answer, or the store failed: back off
     skipped,      // someone else refreshed (or marked) the grant meanwhile, or nothing was due
     wait_expired, // another owner held the lock for longer than the wait bound
+    cooling_down, // another worker or replica failed moments ago: not called, back off too
 };
 
 [[nodiscard]] std::string_view status_name(refresh_status s) noexcept;
@@ -55,14 +59,19 @@ struct refresh_limits {
     std::chrono::milliseconds wait{10000};         // polling another owner's lock, at most
     std::chrono::milliseconds poll_first{25};      // first poll delay; doubles, with jitter
     std::chrono::milliseconds poll_max{500};
+    /// After a failure that may pass, every worker and replica backs off this long (0: none).
+    std::chrono::milliseconds cooldown{0};
+    std::chrono::milliseconds cooldown_max{300000}; // caps a provider's Retry-After too
+    bool honour_cooldown = true; // false: call the provider even while cooling down
 };
 
 struct refresh_outcome {
     refresh_status status = refresh_status::failed;
     std::shared_ptr<const store::grant> grant; // the grant as stored afterwards; null: unknown
-    std::optional<std::chrono::seconds> retry_after; // from a 429/503 answer
-    std::string error;                               // OAuth error code (safe to log)
-    std::string detail;                              // fixed words (safe to log)
+    /// From a 429/503 answer's Retry-After, or what is left of the cooldown.
+    std::optional<std::chrono::milliseconds> retry_after;
+    std::string error;  // OAuth error code (safe to log)
+    std::string detail; // fixed words (safe to log)
     unsigned http_status = 0;
     bool waited_for_lock = false;                    // another owner held the lock at first
     std::chrono::steady_clock::duration lock_wait{}; // how long, when it did

@@ -289,18 +289,6 @@ async function revocation(op, proxies, origin, first_refresh_token) {
     figures.revoked_calls = refresh_calls(after) - refresh_calls(before);
 }
 
-// How many refresh attempts one worker can make in `ms` when each failure backs it off by at
-// least 0.5 s, then 1 s, 2 s... (grant_service.hpp: 1 s doubling, jittered down to half).
-function attempts_within(ms) {
-    let attempts = 1;
-    let at = 0;
-    for (let delay = 500; at + delay <= ms; delay *= 2) {
-        at += delay;
-        attempts += 1;
-    }
-    return attempts;
-}
-
 // One fault: a grant whose token is still valid keeps its token; an expired one is refused; no
 // request waits past the bound; the provider (or the dead port) is called only a few times.
 async function fault(op, proxies, origin, name, spec, connection) {
@@ -340,11 +328,11 @@ async function fault(op, proxies, origin, name, spec, connection) {
     check(`${name}: requests with an expired token get authorization_required`,
         expired.every((r) => r.status === 401));
     check(`${name}: no request waited past ${bound_ms} ms`, longest <= bound_ms, `${longest} ms`);
-    // Four workers (two per proxy) each back off at least 0.5 s, 1 s, 2 s... after failures:
-    // that caps their attempts for the valid grant during the traffic, plus one each for the
-    // expired grant, whatever the number of requests. (A slow provider counts a call only when
-    // it answers, so the proxies' count is the one checked.)
-    const most = 4 * (attempts_within(traffic_ms) + 1);
+    // Each failed call cools the grant down for at least 0.5 s for all four workers of both
+    // proxies (grant_service.hpp), so the valid grant sees at most one call per half second of
+    // traffic, and the expired grant's burst one more, whatever the number of requests. (A slow
+    // provider counts a call only when it answers, so the proxies' count is the one checked.)
+    const most = Math.floor(traffic_ms / 500) + 2;
     check(`${name}: backoff kept the refresh attempts to ${errors} (at most ${most}) for 170 ` +
         'requests', errors >= 1 && errors <= most, `${errors} attempts`);
     console.log(`# ${name}: ${errors} failed refresh attempts counted by the proxies, ` +

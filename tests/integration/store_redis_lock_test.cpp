@@ -187,3 +187,22 @@ TEST_CASE("two replicas refreshing one grant through redis call the provider onc
     CHECK(stored->version == 2);
     CHECK(stored->refresh_token.reveal() == "rt-1");
 }
+
+TEST_CASE("a refresh cooldown on redis is seen by every replica and ends by itself",
+          "[store][redis_store][lock]")
+{
+    oi::test::redis_server server;
+    two_replicas r(server.config());
+
+    const auto before = run_task(r.io, r.b.cooldown_left(k_key)).value();
+    REQUIRE(run_task(r.io, r.a.start_cooldown(k_key, 300ms)).has_value());
+    const auto during = run_task(r.io, r.b.cooldown_left(k_key)).value();
+    // Its end is what is tested: poll until Redis has dropped it.
+    const bool ended =
+        run_until(r.io, [&] { return run_task(r.io, r.b.cooldown_left(k_key)).value() == 0ms; });
+
+    CHECK(before == 0ms);
+    CHECK(during > 0ms);
+    CHECK(during <= 300ms);
+    CHECK(ended);
+}

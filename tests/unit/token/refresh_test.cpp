@@ -430,3 +430,31 @@ TEST_CASE("each refresh outcome is logged once with its result and never a token
         CHECK_FALSE(logs.contains(secret));
     }
 }
+
+TEST_CASE("a failed refresh cools the grant down for the other workers too", "[token][refresh]")
+{
+    fixture f;
+    f.endpoint.failure = oi::oauth::token_failure{oi::oauth::token_failure_kind::server_error, "",
+                                                  500, std::nullopt, "server error"};
+    f.put(30s);
+    oi::token::grant_service other_worker(f.io, f.store, f.cfg, oi::token::lookup_observer{},
+                                          f.endpoint.caller());
+    std::vector<lookup_result> others(3);
+
+    (void)f.lookups(3); // this worker calls, fails and starts the cooldown
+    for (auto& slot : others) {
+        asio::co_spawn(
+            f.io,
+            [&]() -> asio::awaitable<void> {
+                slot = co_await other_worker.lookup(f.connection, "alice");
+            },
+            asio::detached);
+    }
+    f.io.run();
+
+    CHECK(f.endpoint.calls == 1);
+    CHECK(f.backend->cooldown_left(f.key) > 0ms);
+    for (const auto& r : others) {
+        CHECK(has_token(r, "at-0"));
+    }
+}
