@@ -39,10 +39,10 @@ metrics::refresh_result refresh_metric(token::refresh_status s)
     case token::refresh_status::needs_reauth:
         return metrics::refresh_result::invalid_grant;
     case token::refresh_status::failed:
-    case token::refresh_status::wait_expired:
         return metrics::refresh_result::error;
     case token::refresh_status::skipped:
     case token::refresh_status::cooling_down:
+    case token::refresh_status::wait_expired: // the lock's owner is still at it: its own outcome
         return metrics::refresh_result::skipped;
     }
     return metrics::refresh_result::error;
