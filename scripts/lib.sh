@@ -9,6 +9,7 @@ OI_DEBIAN_PACKAGES=(
     catch2 libspdlog-dev libcli11-dev
     redis-server redis-sentinel
     curl python3 python3-requests python3-jwt nodejs npm openssl clang-format
+    clang  # libFuzzer and its sanitizers for scripts/fuzz.sh
     prometheus python3-yaml  # promtool and YAML for tests/ops/check_observability.py
 )
 

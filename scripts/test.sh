@@ -45,3 +45,19 @@ OI_BINARY="$build_dir/oauth-injector" "$OI_ROOT/tests/e2e/clients_test.sh"
 # promtool; no Docker engine needed (the image and compose file themselves are not run here).
 oi_log "ops: dashboard, Prometheus config, Dockerfile and compose checks"
 OI_BINARY="$build_dir/oauth-injector" timeout 300 python3 "$OI_ROOT/tests/ops/check_observability.py"
+
+# Step 5: fuzzing (tests/fuzz): the libFuzzer targets, built with clang, ASan and UBSan in
+# build-fuzz/, each run for OI_FUZZ_SECONDS (30 here to keep CI short; scripts/fuzz.sh alone
+# defaults to 60). Any crash, sanitizer report or broken invariant fails the run.
+oi_log "fuzz: request head, chunked, rewriter, config, JWT and token-answer parsers"
+OI_FUZZ_SECONDS="${OI_FUZZ_SECONDS:-30}" "$OI_ROOT/scripts/fuzz.sh"
+
+# Step 6 (opt-in, OI_CI_SANITIZE=1): the unit and integration tests again, built with GCC's
+# AddressSanitizer and UBSan (OI_SANITIZE=ON) in build-asan/. A second full build: about as long
+# as the first, so CI leaves it out unless asked.
+if [[ "${OI_CI_SANITIZE:-0}" == 1 ]]; then
+    oi_log "sanitizers: unit and integration tests under ASan+UBSan"
+    OI_BUILD_DIR="$OI_ROOT/build-asan" "$OI_ROOT/scripts/setup.sh" -DOI_SANITIZE=ON
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        ctest --test-dir "$OI_ROOT/build-asan" --output-on-failure --timeout 1800
+fi

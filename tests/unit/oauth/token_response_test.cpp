@@ -169,6 +169,29 @@ TEST_CASE("a form answer with a repeated name or a bare name is malformed", "[oa
           token_failure_kind::malformed);
 }
 
+// Regression (tests/fuzz, token_response): Boost.URL 1.81's parse_query measured its input with
+// strlen, reading past the end of a body view and stopping at a NUL inside one.
+TEST_CASE("a form answer is read within its bounds, however the bytes after it look", "[oauth]")
+{
+    const std::string buffer = "access_token=abc&refresh_token=rt";
+    const std::string_view body = std::string_view{buffer}.substr(0, 15); // "access_token=ab"
+
+    const token_set t = tokens(parse_token_response(200, k_form, body, ""));
+
+    CHECK(t.access_token == secret{"ab"});
+    CHECK(t.refresh_token.empty());
+}
+
+TEST_CASE("a form answer with a NUL byte is malformed", "[oauth]")
+{
+    using namespace std::string_view_literals;
+    const std::string_view body = "access_token=a\0b&token_type=bearer"sv;
+
+    const token_failure f = failure(parse_token_response(200, k_form, body, ""));
+
+    CHECK(f.kind == token_failure_kind::malformed);
+}
+
 TEST_CASE("bodies labelled text/plain or unlabelled are recognized as JSON or form", "[oauth]")
 {
     CHECK(tokens(parse_token_response(200, "text/plain", R"( {"access_token":"j"})", ""))
@@ -393,6 +416,18 @@ TEST_CASE("Retry-After is read as seconds or as an HTTP-date relative to now", "
     CHECK_FALSE(oi::oauth::parse_retry_after("-5", now));
     CHECK_FALSE(oi::oauth::parse_retry_after("soon", now));
     CHECK_FALSE(oi::oauth::parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT trailing", now));
+}
+
+// Regression (tests/fuzz, token_response): a far year overflowed the clock's nanoseconds (UBSan:
+// signed integer overflow in system_clock::from_time_t).
+TEST_CASE("a Retry-After date far in the future is read as the longest delay", "[oauth]")
+{
+    const auto now = std::chrono::system_clock::from_time_t(784111777);
+
+    CHECK(oi::oauth::parse_retry_after("Wed, 21 Oct 6451 07:28:00 GMT", now) ==
+          oi::oauth::k_max_duration);
+    CHECK(oi::oauth::parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now) ==
+          std::chrono::seconds{1445412480 - 784111777});
 }
 
 TEST_CASE("failure kinds have stable names for metrics", "[oauth]")
