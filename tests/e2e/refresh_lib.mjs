@@ -12,16 +12,24 @@ import { join } from 'node:path';
 
 import { post } from './provider/client.mjs';
 
-// A port that was free a moment ago on 127.0.0.1.
-export function free_port() {
-    return new Promise((resolve, reject) => {
-        const server = create_tcp_server();
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-            const { port } = server.address();
-            server.close(() => resolve(port));
+// A port that was free a moment ago on 127.0.0.1, never one this run handed out before (the
+// kernel may offer a just-closed port again, and two listeners of one proxy must differ).
+const handed_out = new Set();
+export async function free_port() {
+    for (;;) {
+        const port = await new Promise((resolve, reject) => {
+            const server = create_tcp_server();
+            server.once('error', reject);
+            server.listen(0, '127.0.0.1', () => {
+                const { port: p } = server.address();
+                server.close(() => resolve(p));
+            });
         });
-    });
+        if (!handed_out.has(port)) {
+            handed_out.add(port);
+            return port;
+        }
+    }
 }
 
 // Resolves once `condition()` resolves truthy; rejects with `what` after `timeout_ms`.

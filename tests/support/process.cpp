@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -225,7 +227,30 @@ std::string process::stderr_text() const
     return read_file(dir_ / "stderr.log");
 }
 
+namespace {
+
+/// One free port from the kernel; it may offer a port it offered moments ago.
+std::uint16_t kernel_free_port();
+
+} // namespace
+
 std::uint16_t free_tcp_port()
+{
+    // Two listeners of one test (a proxy's proxy and admin ports) must not get the same port.
+    static std::mutex mutex;
+    static std::set<std::uint16_t> handed_out;
+    for (;;) {
+        const std::uint16_t port = kernel_free_port();
+        const std::lock_guard lock(mutex);
+        if (handed_out.insert(port).second) {
+            return port;
+        }
+    }
+}
+
+namespace {
+
+std::uint16_t kernel_free_port()
 {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -244,6 +269,8 @@ std::uint16_t free_tcp_port()
     }
     return ntohs(address.sin_port);
 }
+
+} // namespace
 
 bool wait_for_tcp(std::uint16_t port, std::chrono::milliseconds timeout, const std::string& host)
 {
