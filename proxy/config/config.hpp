@@ -38,6 +38,7 @@ struct encryption_key {
 struct sentinel_config {
     std::string master;
     std::vector<endpoint> nodes;
+    secret password; // for the sentinels themselves (their `requirepass`); empty: none
 };
 
 struct redis_config {
@@ -49,6 +50,10 @@ struct redis_config {
     secret password;
     std::string key_prefix = "oauth-injector";
     std::optional<sentinel_config> sentinel;
+    // After each grant write or delete, `WAIT wait_replicas wait_timeout`: the write fails
+    // (store_unavailable) unless that many replicas acknowledged it. 0: no WAIT.
+    std::uint64_t wait_replicas = 0;
+    duration wait_timeout = std::chrono::milliseconds(200);
 };
 
 struct store_config {

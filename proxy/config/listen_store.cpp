@@ -26,7 +26,7 @@ std::optional<endpoint> read_endpoint(yaml_reader& r, const entry& at, bool allo
 
 void read_sentinel(yaml_reader& r, const entry& at, redis_config& out)
 {
-    constexpr std::array<key_spec, 2> k_keys{{{"master"}, {"nodes"}}};
+    constexpr std::array<key_spec, 3> k_keys{{{"master"}, {"nodes"}, {"password"}}};
     auto map = r.fixed_map(at, k_keys);
     if (!map) {
         return;
@@ -51,12 +51,18 @@ void read_sentinel(yaml_reader& r, const entry& at, redis_config& out)
     } else {
         r.missing(*map, "nodes");
     }
+    if (const entry* password = map->find("password")) {
+        if (auto text = r.string(*password)) {
+            sentinel.password = secret(std::move(*text));
+        }
+    }
     out.sentinel = std::move(sentinel);
 }
 
 void read_redis(yaml_reader& r, const entry& at, redis_config& out)
 {
-    constexpr std::array<key_spec, 4> k_keys{{{"url"}, {"key_prefix"}, {"sentinel"}, {"password"}}};
+    constexpr std::array<key_spec, 6> k_keys{
+        {{"url"}, {"key_prefix"}, {"sentinel"}, {"password"}, {"wait_replicas"}, {"wait_timeout"}}};
     auto map = r.fixed_map(at, k_keys);
     if (!map) {
         return;
@@ -82,6 +88,10 @@ void read_redis(yaml_reader& r, const entry& at, redis_config& out)
     if (const entry* sentinel = map->find("sentinel")) {
         read_sentinel(r, *sentinel, out);
     }
+    assign(*map, "wait_replicas", out.wait_replicas,
+           [&](const entry& e) { return r.integer(e, 0, 16); });
+    assign(*map, "wait_timeout", out.wait_timeout,
+           [&](const entry& e) { return r.duration(e, false); });
 }
 
 void read_encryption_keys(yaml_reader& r, const entry& at, std::vector<encryption_key>& out)

@@ -2,6 +2,7 @@
 
 #include "common/log.hpp"
 #include "store/redis_asio_adapter.hpp"
+#include "store/sentinel_locator.hpp"
 #include "store/store_error.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -60,39 +61,6 @@ struct pending_command {
     std::optional<result<redis_reply>> outcome;
 };
 
-redis_reply convert(const redisReply& r)
-{
-    redis_reply out;
-    switch (r.type) {
-    case REDIS_REPLY_STRING:
-        out.type = redis_reply::kind::string;
-        break;
-    case REDIS_REPLY_STATUS:
-        out.type = redis_reply::kind::status;
-        break;
-    case REDIS_REPLY_ERROR:
-        out.type = redis_reply::kind::error;
-        break;
-    case REDIS_REPLY_INTEGER:
-        out.type = redis_reply::kind::integer;
-        out.integer = r.integer;
-        break;
-    case REDIS_REPLY_ARRAY:
-        out.type = redis_reply::kind::array;
-        for (std::size_t i = 0; i < r.elements; ++i) {
-            out.elements.push_back(convert(*r.element[i]));
-        }
-        break;
-    default:
-        out.type = redis_reply::kind::nil;
-        break;
-    }
-    if (r.str) {
-        out.str.assign(r.str, r.len);
-    }
-    return out;
-}
-
 void on_reply(redisAsyncContext*, void* reply, void* privdata)
 {
     // hiredis calls each command's callback exactly once: with the reply, or with null when
@@ -104,12 +72,25 @@ void on_reply(redisAsyncContext*, void* reply, void* privdata)
         return;
     }
     if (reply) {
-        pending.outcome = convert(*static_cast<redisReply*>(reply));
+        pending.outcome = to_redis_reply(*static_cast<redisReply*>(reply));
     } else {
         pending.outcome = result<redis_reply>(make_error_code(store_errc::unavailable));
     }
     pending.wake.cancel();
 }
+
+/// Error replies that mean "this node is not (or no longer) a writable primary": a replica
+/// refuses writes with READONLY, and with MASTERDOWN when it lost its primary and
+/// `replica-serve-stale-data` is off.
+bool says_not_primary(const redis_reply& reply)
+{
+    return reply.type == redis_reply::kind::error &&
+           (reply.str.starts_with("READONLY") || reply.str.starts_with("MASTERDOWN"));
+}
+
+/// How long a promotion keeps the client away from the old primary when the end of the failover
+/// is not heard (the subscription broke, or the failover was aborted).
+constexpr std::chrono::seconds k_failover_fence{5};
 
 void ignore_sigpipe_once()
 {
@@ -123,8 +104,13 @@ class redis_client::impl : public std::enable_shared_from_this<impl> {
 public:
     impl(asio::io_context& io, config::redis_config config, redis_options options)
         : io_(io), config_(std::move(config)), options_(options), connect_done_(io), down_(io),
-          backoff_timer_(io), resolver_(io)
-    {}
+          backoff_timer_(io), watch_timer_(io), fence_timer_(io),
+          resolver_(io), target_{config_.host, config_.port}
+    {
+        if (config_.sentinel) {
+            locator_.emplace(io.get_executor(), *config_.sentinel, options_.connect_timeout);
+        }
+    }
 
     ~impl()
     {
@@ -143,11 +129,15 @@ public:
             return;
         }
         started_ = true;
-        asio::co_spawn(io_, run(shared_from_this()), [](const std::exception_ptr& e) {
+        const auto report = [](const std::exception_ptr& e) {
             if (e) {
                 log::event(log::level::error, "redis_client_failed");
             }
-        });
+        };
+        asio::co_spawn(io_, run(shared_from_this()), report);
+        if (locator_) {
+            asio::co_spawn(io_, watch_switches(shared_from_this()), report);
+        }
     }
 
     void stop()
@@ -156,10 +146,31 @@ public:
         drop_connection();
         connect_done_.notify();
         backoff_timer_.cancel();
+        watch_timer_.cancel();
+        fence_timer_.cancel();
         resolver_.cancel();
+        if (locator_) {
+            locator_->stop();
+        }
+        wake_ready_waiters();
     }
 
     [[nodiscard]] bool connected() const { return ready_; }
+
+    /// Waits for the next connection attempt to end, at most `options_.failover_wait`; returns
+    /// whether the client is ready.
+    asio::awaitable<bool> wait_ready()
+    {
+        if (ready_ || stopping_) {
+            co_return ready_;
+        }
+        auto timer = std::make_shared<asio::steady_timer>(io_);
+        timer->expires_after(options_.failover_wait);
+        ready_waiters_.push_back(timer);
+        co_await timer->async_wait(k_use_tuple);
+        std::erase(ready_waiters_, timer);
+        co_return ready_;
+    }
 
     asio::awaitable<result<redis_reply>> command(std::span<const std::string_view> args)
     {
@@ -202,11 +213,24 @@ private:
         }
         if (pending->outcome) {
             consecutive_timeouts_ = 0;
+            if (pending->outcome->has_value() && locator_ && says_not_primary(**pending->outcome)) {
+                co_return on_not_primary((*pending->outcome)->str);
+            }
             co_return std::move(*pending->outcome);
         }
         pending->outcome = result<redis_reply>(make_error_code(store_errc::timeout));
         on_command_timeout();
         co_return make_error_code(store_errc::timeout);
+    }
+
+    /// The node we talk to was demoted (or lost its own primary): find the primary again.
+    error_code on_not_primary(std::string_view reply_text)
+    {
+        if (ready_) {
+            last_error_ = "not the primary: " + std::string(reply_text.substr(0, 60));
+            drop_connection();
+        }
+        return make_error_code(store_errc::not_primary);
     }
 
     void on_command_timeout()
@@ -216,7 +240,7 @@ private:
         }
         log::event(
             log::level::warn, "redis_unresponsive",
-            {{"host", config_.host}, {"port", config_.port}, {"timeouts", consecutive_timeouts_}});
+            {{"host", target_.host}, {"port", target_.port}, {"timeouts", consecutive_timeouts_}});
         drop_connection();
     }
 
@@ -226,9 +250,15 @@ private:
     {
         auto delay = self->options_.reconnect_min;
         while (!self->stopping_) {
+            co_await self->sit_out_fence();
             const error_code ec = co_await self->connect_once();
             if (self->stopping_) {
                 break;
+            }
+            if (!ec && self->fenced()) {
+                // The promotion began while connecting: this may be the old primary.
+                self->drop_connection();
+                continue;
             }
             if (!ec) {
                 delay = self->options_.reconnect_min;
@@ -238,6 +268,7 @@ private:
                 }
             } else {
                 self->log_failure("redis_connect_failed", ec);
+                self->wake_ready_waiters(); // no primary now: waiting operations give up
             }
 
             self->backoff_timer_.expires_after(delay);
@@ -251,27 +282,38 @@ private:
         ready_ = true;
         consecutive_timeouts_ = 0;
         log::event(log::level::info, "redis_connected",
-                   {{"host", config_.host}, {"port", config_.port}, {"db", config_.database}});
+                   {{"host", target_.host}, {"port", target_.port}, {"db", config_.database}});
+        wake_ready_waiters();
 
         co_await down_.wait(asio::steady_timer::duration::max());
 
         ready_ = false;
         if (!stopping_) {
             log::event(log::level::warn, "redis_disconnected",
-                       {{"host", config_.host}, {"port", config_.port}, {"reason", last_error_}});
+                       {{"host", target_.host}, {"port", target_.port}, {"reason", last_error_}});
         }
     }
 
-    /// The one place that decides which address to connect to.
+    /// The one place that decides which address to connect to: the URL's, or the primary that
+    /// the sentinels name now.
     asio::awaitable<result<asio::ip::tcp::endpoint>> resolve_target()
     {
+        if (locator_) {
+            auto primary = co_await locator_->discover();
+            if (!primary) {
+                last_error_ = "no sentinel named a primary";
+                co_return primary.error();
+            }
+            target_ = std::move(*primary);
+        }
+
         error_code ec;
-        const auto address = asio::ip::make_address(config_.host, ec);
+        const auto address = asio::ip::make_address(target_.host, ec);
         if (!ec) {
-            co_return asio::ip::tcp::endpoint(address, config_.port);
+            co_return asio::ip::tcp::endpoint(address, target_.port);
         }
         auto [resolve_ec, results] = co_await resolver_.async_resolve(
-            config_.host, std::to_string(config_.port), k_use_tuple);
+            target_.host, std::to_string(target_.port), k_use_tuple);
         if (resolve_ec) {
             co_return resolve_ec;
         }
@@ -349,7 +391,103 @@ private:
                 co_return ec;
             }
         }
+        if (locator_) {
+            co_return co_await verify_primary();
+        }
         co_return error_code{};
+    }
+
+    /// A sentinel's answer can be stale (mid-failover): ask the node itself (`ROLE`).
+    asio::awaitable<error_code> verify_primary()
+    {
+        const auto reply = co_await execute(std::array<std::string_view, 1>{"ROLE"},
+                                            options_.connect_timeout, true);
+        if (!reply) {
+            drop_connection();
+            co_return reply.error();
+        }
+        const bool primary = reply->type == redis_reply::kind::array && !reply->elements.empty() &&
+                             reply->elements[0].str == "master";
+        if (!primary) {
+            last_error_ = "ROLE does not say master";
+            drop_connection();
+            co_return make_error_code(store_errc::not_primary);
+        }
+        co_return error_code{};
+    }
+
+    // ---- failover announcements --------------------------------------------------------------
+
+    /// Keeps a `+switch-master` subscription open; a switch to another address than the one in
+    /// use drops the connection, so that `run` asks the sentinels again.
+    static asio::awaitable<void> watch_switches(std::shared_ptr<impl> self)
+    {
+        const auto on_event = [raw = self.get()](const failover_event& event) {
+            if (event.what == failover_event::kind::promoting) {
+                raw->raise_fence();
+            } else {
+                raw->lower_fence(event.primary);
+            }
+        };
+        auto delay = self->options_.reconnect_min;
+        while (!self->stopping_) {
+            const auto started = std::chrono::steady_clock::now();
+            const error_code ec = co_await self->locator_->watch(on_event);
+            if (self->stopping_) {
+                break;
+            }
+            // A subscription that lived past its idle limit ended normally: renew it at once.
+            if (std::chrono::steady_clock::now() - started >= k_watch_idle) {
+                delay = self->options_.reconnect_min;
+                continue;
+            }
+            log::event(log::level::warn, "sentinel_watch_failed", {{"error", ec.message()}});
+            self->watch_timer_.expires_after(delay);
+            co_await self->watch_timer_.async_wait(k_use_tuple);
+            delay = std::min(delay * 2, self->options_.reconnect_max);
+        }
+    }
+
+    /// A replica is being promoted. Until the sentinels name it (or `k_failover_fence` passes),
+    /// stay away from the old primary: whatever it acknowledges now may be lost, even after a
+    /// successful WAIT (the replica that acknowledged may be re-synchronised from the new one).
+    void raise_fence()
+    {
+        fenced_until_ = std::chrono::steady_clock::now() + k_failover_fence;
+        if (ready_) {
+            last_error_ = "a sentinel is promoting a replica";
+            drop_connection();
+        }
+        wake_ready_waiters();
+    }
+
+    /// The failover ended: `primary` is the primary now.
+    void lower_fence(const config::endpoint& primary)
+    {
+        fenced_until_ = {};
+        fence_timer_.cancel();
+        const bool elsewhere = primary.host != target_.host || primary.port != target_.port;
+        if (ready_ && elsewhere) {
+            last_error_ = "sentinel announced a failover";
+            drop_connection();
+        }
+    }
+
+    [[nodiscard]] bool fenced() const { return std::chrono::steady_clock::now() < fenced_until_; }
+
+    asio::awaitable<void> sit_out_fence()
+    {
+        if (fenced()) {
+            fence_timer_.expires_at(fenced_until_);
+            co_await fence_timer_.async_wait(k_use_tuple);
+        }
+    }
+
+    void wake_ready_waiters()
+    {
+        for (const auto& timer : ready_waiters_) {
+            timer->cancel();
+        }
     }
 
     asio::awaitable<error_code> handshake_step(std::span<const std::string_view> args,
@@ -414,8 +552,8 @@ private:
     void log_failure(std::string_view event, error_code ec)
     {
         log::event(log::level::warn, event,
-                   {{"host", config_.host},
-                    {"port", config_.port},
+                   {{"host", target_.host},
+                    {"port", target_.port},
                     {"error", ec.message()},
                     {"reason", last_error_}});
     }
@@ -429,7 +567,13 @@ private:
     wake_signal connect_done_;
     wake_signal down_;
     asio::steady_timer backoff_timer_;
+    asio::steady_timer watch_timer_;
+    asio::steady_timer fence_timer_;
+    std::chrono::steady_clock::time_point fenced_until_{}; // see raise_fence
     asio::ip::tcp::resolver resolver_;
+    std::optional<sentinel_locator> locator_; // when the config names sentinels
+    config::endpoint target_;                 // the address connected to (or being tried)
+    std::vector<std::shared_ptr<asio::steady_timer>> ready_waiters_;
     std::string last_error_; // hiredis's or Redis's reason, for logs; never contains secrets
     int consecutive_timeouts_ = 0;
     bool started_ = false;
@@ -465,6 +609,12 @@ void redis_client::stop()
 bool redis_client::connected() const
 {
     return impl_->connected();
+}
+
+asio::awaitable<bool> redis_client::wait_ready()
+{
+    const auto self = impl_;
+    co_return co_await self->wait_ready();
 }
 
 asio::awaitable<result<redis_reply>> redis_client::command(std::span<const std::string_view> args)

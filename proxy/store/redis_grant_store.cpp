@@ -1,5 +1,6 @@
 #include "store/redis_grant_store.hpp"
 
+#include "common/log.hpp"
 #include "store/store_error.hpp"
 
 #include <algorithm>
@@ -28,18 +29,87 @@ constexpr std::string_view k_unlock_script =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) "
     "else return 0 end";
 
-// Writes the new record only when the stored one is exactly the record that was read.
+// Writes the new record only when the stored one is exactly the record that was read. A stored
+// record equal to the new one means this very write already happened (records are sealed with a
+// fresh random nonce, so no other writer produces the same bytes): that is a success too, which
+// makes the script safe to run again after a lost reply.
 constexpr std::string_view k_compare_and_set_script =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) "
-    "return 1 else return 0 end";
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v == ARGV[2] then return 1 end "
+    "if v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end "
+    "return 0";
+
+// Takes the lock for ARGV[1] unless another owner holds it. Finding the lock already held by
+// ARGV[1] (a random token of one refresh attempt) means an earlier run of this script took it and
+// its reply was lost: that is a success, which makes the script safe to run again. (A plain
+// `SET NX` is not: run twice, the second run would report our own lock as someone else's.)
+constexpr std::string_view k_lock_script =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v == ARGV[1] then return 1 end "
+    "if v then return 0 end "
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1";
+
+/// Failures after which one more attempt may succeed: the connection broke or timed out under
+/// the command, or the node turned out not to be the primary (a failover).
+bool worth_retrying(const boost::system::error_code& ec)
+{
+    return ec == store_errc::unavailable || ec == store_errc::timeout ||
+           ec == store_errc::not_primary;
+}
 
 } // namespace
 
 redis_grant_store::redis_grant_store(std::shared_ptr<redis_client> client,
                                      std::shared_ptr<const grant_codec> codec,
-                                     std::string key_prefix)
-    : client_(std::move(client)), codec_(std::move(codec)), key_prefix_(std::move(key_prefix))
+                                     std::string key_prefix, replication_wait wait)
+    : client_(std::move(client)), codec_(std::move(codec)), key_prefix_(std::move(key_prefix)),
+      wait_(wait)
 {}
+
+boost::asio::awaitable<result<redis_reply>>
+redis_grant_store::idempotent(std::span<const std::string_view> args)
+{
+    // A client that is not connected fails at once, and so does this: no primary is known, so
+    // waiting here would only hold the request (it falls back to the grant cache instead).
+    const bool was_connected = client_->connected();
+    auto reply = co_await client_->command(args);
+    if (reply || !was_connected || !worth_retrying(reply.error())) {
+        co_return reply;
+    }
+
+    // The connection was lost under this command, most likely to a failover: wait, bounded by
+    // the client's failover_wait, for the client to reach the primary again, then try once more.
+    log::event(log::level::info, "store_retry", {{"error", reply.error().message()}});
+    if (!co_await client_->wait_ready()) {
+        co_return reply;
+    }
+    co_return co_await client_->command(args);
+}
+
+boost::asio::awaitable<result<void>> redis_grant_store::confirm_replicated()
+{
+    if (wait_.replicas == 0) {
+        co_return result<void>{};
+    }
+    const std::string replicas = std::to_string(wait_.replicas);
+    const std::string millis = std::to_string(std::max<long long>(1, wait_.timeout.count()));
+
+    const auto reply =
+        co_await client_->command(std::array<std::string_view, 3>{"WAIT", replicas, millis});
+
+    if (!reply) {
+        co_return reply.error();
+    }
+    if (const auto ec = unexpected(*reply, kind::integer)) {
+        co_return *ec;
+    }
+    if (reply->integer < static_cast<long long>(wait_.replicas)) {
+        log::event(log::level::warn, "store_not_replicated",
+                   {{"acknowledged", reply->integer}, {"wanted", replicas}});
+        co_return make_error_code(store_errc::not_replicated);
+    }
+    co_return result<void>{};
+}
 
 std::string redis_grant_store::redis_key(std::string_view prefix, const grant_key& key)
 {
@@ -52,8 +122,7 @@ boost::asio::awaitable<result<std::optional<grant>>> redis_grant_store::load(con
 {
     const std::string redis_key_text = redis_key(key_prefix_, key);
 
-    const auto reply =
-        co_await client_->command(std::array<std::string_view, 2>{"GET", redis_key_text});
+    const auto reply = co_await idempotent(std::array<std::string_view, 2>{"GET", redis_key_text});
 
     if (!reply) {
         co_return reply.error();
@@ -78,7 +147,7 @@ boost::asio::awaitable<result<void>> redis_grant_store::save(const grant_key& ke
     const std::string record = codec_->seal(key, value);
 
     const auto reply =
-        co_await client_->command(std::array<std::string_view, 3>{"SET", redis_key_text, record});
+        co_await idempotent(std::array<std::string_view, 3>{"SET", redis_key_text, record});
 
     if (!reply) {
         co_return reply.error();
@@ -86,21 +155,23 @@ boost::asio::awaitable<result<void>> redis_grant_store::save(const grant_key& ke
     if (const auto ec = unexpected(*reply, kind::status)) {
         co_return *ec;
     }
-    co_return result<void>{};
+    co_return co_await confirm_replicated();
 }
 
 boost::asio::awaitable<result<bool>> redis_grant_store::remove(const grant_key& key)
 {
     const std::string redis_key_text = redis_key(key_prefix_, key);
 
-    const auto reply =
-        co_await client_->command(std::array<std::string_view, 2>{"DEL", redis_key_text});
+    const auto reply = co_await idempotent(std::array<std::string_view, 2>{"DEL", redis_key_text});
 
     if (!reply) {
         co_return result<bool>(boost::system::in_place_error, reply.error());
     }
     if (const auto ec = unexpected(*reply, kind::integer)) {
         co_return result<bool>(boost::system::in_place_error, *ec);
+    }
+    if (const auto replicated = co_await confirm_replicated(); !replicated) {
+        co_return result<bool>(boost::system::in_place_error, replicated.error());
     }
     co_return reply->integer > 0;
 }
@@ -119,19 +190,16 @@ boost::asio::awaitable<result<bool>> redis_grant_store::try_lock(const grant_key
     const std::string lock = lock_key(key_prefix_, key);
     const std::string millis = std::to_string(std::max<long long>(1, ttl.count()));
 
-    const auto reply = co_await client_->command(
-        std::array<std::string_view, 6>{"SET", lock, owner, "NX", "PX", millis});
+    const auto reply = co_await idempotent(
+        std::array<std::string_view, 6>{"EVAL", k_lock_script, "1", lock, owner, millis});
 
     if (!reply) {
         co_return result<bool>(boost::system::in_place_error, reply.error());
     }
-    if (reply->type == kind::nil) {
-        co_return false;
-    }
-    if (const auto ec = unexpected(*reply, kind::status)) {
+    if (const auto ec = unexpected(*reply, kind::integer)) {
         co_return result<bool>(boost::system::in_place_error, *ec);
     }
-    co_return true;
+    co_return reply->integer == 1;
 }
 
 boost::asio::awaitable<result<bool>> redis_grant_store::unlock(const grant_key& key,
@@ -139,7 +207,8 @@ boost::asio::awaitable<result<bool>> redis_grant_store::unlock(const grant_key& 
 {
     const std::string lock = lock_key(key_prefix_, key);
 
-    const auto reply = co_await client_->command(
+    // Safe to run twice: the second run finds the lock gone (or someone else's) and leaves it.
+    const auto reply = co_await idempotent(
         std::array<std::string_view, 5>{"EVAL", k_unlock_script, "1", lock, owner});
 
     if (!reply) {
@@ -159,7 +228,7 @@ redis_grant_store::save_if_version(const grant_key& key, const grant& value,
 
     // Read the record as it is now and check its version.
     const auto current =
-        co_await client_->command(std::array<std::string_view, 2>{"GET", redis_key_text});
+        co_await idempotent(std::array<std::string_view, 2>{"GET", redis_key_text});
     if (!current) {
         co_return result<bool>(boost::system::in_place_error, current.error());
     }
@@ -179,7 +248,7 @@ redis_grant_store::save_if_version(const grant_key& key, const grant& value,
 
     // Write only if nobody wrote since that read.
     const std::string record = codec_->seal(key, value);
-    const auto reply = co_await client_->command(std::array<std::string_view, 6>{
+    const auto reply = co_await idempotent(std::array<std::string_view, 6>{
         "EVAL", k_compare_and_set_script, "1", redis_key_text, current->str, record});
 
     if (!reply) {
@@ -188,7 +257,13 @@ redis_grant_store::save_if_version(const grant_key& key, const grant& value,
     if (const auto ec = unexpected(*reply, kind::integer)) {
         co_return result<bool>(boost::system::in_place_error, *ec);
     }
-    co_return reply->integer == 1;
+    if (reply->integer != 1) {
+        co_return false;
+    }
+    if (const auto replicated = co_await confirm_replicated(); !replicated) {
+        co_return result<bool>(boost::system::in_place_error, replicated.error());
+    }
+    co_return true;
 }
 
 std::string redis_grant_store::cooldown_key(std::string_view prefix, const grant_key& key)
@@ -205,7 +280,7 @@ redis_grant_store::start_cooldown(const grant_key& key, std::chrono::millisecond
     const std::string millis = std::to_string(std::max<long long>(1, length.count()));
 
     const auto reply =
-        co_await client_->command(std::array<std::string_view, 5>{"SET", name, "1", "PX", millis});
+        co_await idempotent(std::array<std::string_view, 5>{"SET", name, "1", "PX", millis});
 
     if (!reply) {
         co_return reply.error();
@@ -221,7 +296,7 @@ redis_grant_store::cooldown_left(const grant_key& key)
 {
     const std::string name = cooldown_key(key_prefix_, key);
 
-    const auto reply = co_await client_->command(std::array<std::string_view, 2>{"PTTL", name});
+    const auto reply = co_await idempotent(std::array<std::string_view, 2>{"PTTL", name});
 
     if (!reply) {
         co_return result<std::chrono::milliseconds>(boost::system::in_place_error, reply.error());
@@ -235,7 +310,7 @@ redis_grant_store::cooldown_left(const grant_key& key)
 
 boost::asio::awaitable<result<void>> redis_grant_store::ping()
 {
-    const auto reply = co_await client_->command(std::array<std::string_view, 1>{"PING"});
+    const auto reply = co_await idempotent(std::array<std::string_view, 1>{"PING"});
 
     if (!reply) {
         co_return reply.error();

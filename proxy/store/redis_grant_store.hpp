@@ -4,14 +4,31 @@
 // whose value is the record sealed by grant_codec. load = GET and open, save = seal and SET,
 // remove = DEL, ping = PING.
 //
-// Refresh coordination: the lock is `<key_prefix>:lock:<connection>:<user>`, taken with
-// `SET NX PX` holding the owner's random token and released by a Lua compare-and-delete, so only
-// its owner releases it and a crashed owner's lock ends at its time-to-live. save_if_version
-// reads and opens the record, checks its version, then writes with a Lua compare-and-set on the
-// exact record bytes it read: any write in between (a refresh elsewhere, an admin import) makes
-// it return false. The record is encrypted, so the version cannot be compared inside Redis.
-// The refresh cooldown is `<key_prefix>:cooldown:<connection>:<user>`, set with `SET PX` and
-// read with `PTTL`: Redis ends it by itself.
+// Refresh coordination: the lock is `<key_prefix>:lock:<connection>:<user>`, taken by a Lua
+// set-if-absent (with a time-to-live) holding the owner's random token and released by a Lua
+// compare-and-delete, so only its owner releases it and a crashed owner's lock ends at its
+// time-to-live. save_if_version reads and opens the record, checks its version, then writes with
+// a Lua compare-and-set on the exact record bytes it read: any write in between (a refresh
+// elsewhere, an admin import) makes it return false. The record is encrypted, so the version
+// cannot be compared inside Redis. The refresh cooldown is
+// `<key_prefix>:cooldown:<connection>:<user>`, set with `SET PX` and read with `PTTL`: Redis ends
+// it by itself.
+//
+// Failover (Redis Sentinel, redis_client.hpp): each command below is idempotent, so when its
+// connection breaks, times out, or meets a demoted primary, it is sent once more after the
+// client reaches the primary again (waiting at most redis_options::failover_wait); an operation
+// thus takes at most two command timeouts plus that wait. A client that is not connected when
+// the operation starts fails at once (store_errc::unavailable): no waiting while Redis is down.
+// Why each command may run twice: GET and PING read; SET writes a whole record (the same bytes
+// twice); DEL of a deleted key does nothing (remove may then report false for a grant the first
+// attempt deleted); the lock script treats a lock already held by the same owner token as taken
+// (a plain `SET NX` would report our own lock as another owner's); the compare-and-delete finds
+// its lock gone; the compare-and-set treats a record equal to its new one as written; the
+// cooldown's `SET PX` restarts it with the same length, and `PTTL` reads.
+// Replication: with `wait_replicas` > 0, save, remove and a successful save_if_version end with
+// `WAIT`, and fail with store_errc::not_replicated when fewer replicas acknowledged in time: the
+// write is on the primary but a failover right now could lose it (Redis replicates
+// asynchronously), so the caller is not told it is safe. Locks are not waited for.
 //
 // Connection ids from the config never end a shared id with user text, and the record is
 // authenticated against its (connection, user) pair, so even two pairs that spelled the same
@@ -33,10 +50,17 @@
 
 namespace oi::store {
 
+/// `WAIT` after writes (see above); replicas == 0 turns it off.
+struct replication_wait {
+    std::uint64_t replicas = 0;
+    std::chrono::milliseconds timeout{200};
+};
+
 class redis_grant_store final : public grant_store {
 public:
     redis_grant_store(std::shared_ptr<redis_client> client,
-                      std::shared_ptr<const grant_codec> codec, std::string key_prefix);
+                      std::shared_ptr<const grant_codec> codec, std::string key_prefix,
+                      replication_wait wait = {});
 
     boost::asio::awaitable<result<std::optional<grant>>> load(const grant_key& key) override;
     boost::asio::awaitable<result<void>> save(const grant_key& key, const grant& value) override;
@@ -64,9 +88,15 @@ public:
     [[nodiscard]] redis_client& client() { return *client_; }
 
 private:
+    /// Sends a command that is safe to run twice, once more after a failover (see above).
+    boost::asio::awaitable<result<redis_reply>> idempotent(std::span<const std::string_view> args);
+    /// `WAIT` for the configured replicas after a write.
+    boost::asio::awaitable<result<void>> confirm_replicated();
+
     std::shared_ptr<redis_client> client_;
     std::shared_ptr<const grant_codec> codec_;
     std::string key_prefix_;
+    replication_wait wait_;
 };
 
 } // namespace oi::store

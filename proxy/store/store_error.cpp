@@ -28,6 +28,10 @@ public:
             return "store refused authentication or database selection";
         case store_errc::stopped:
             return "store client stopped";
+        case store_errc::not_primary:
+            return "store node is not the primary";
+        case store_errc::not_replicated:
+            return "store write not acknowledged by enough replicas";
         }
         return "unknown store error";
     }

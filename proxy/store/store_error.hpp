@@ -18,6 +18,8 @@ enum class store_errc {
     unexpected_reply, // the store answered with a reply of the wrong type
     auth_failed,      // AUTH or SELECT was refused while connecting
     stopped,          // the client was stopped
+    not_primary,      // the node is not a writable primary (READONLY, MASTERDOWN, ROLE): failover
+    not_replicated,   // a write reached the primary but not `wait_replicas` replicas in time
 };
 
 [[nodiscard]] const boost::system::error_category& store_category() noexcept;

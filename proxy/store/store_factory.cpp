@@ -38,7 +38,9 @@ std::unique_ptr<grant_store> store_factory::make(boost::asio::io_context& io)
             c->start();
         }
     });
-    return std::make_unique<redis_grant_store>(std::move(client), codec_, config_.redis.key_prefix);
+    const replication_wait wait{config_.redis.wait_replicas, config_.redis.wait_timeout};
+    return std::make_unique<redis_grant_store>(std::move(client), codec_, config_.redis.key_prefix,
+                                               wait);
 }
 
 void store_factory::stop_all()

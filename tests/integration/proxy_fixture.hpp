@@ -72,8 +72,10 @@ struct proxy_fixture {
     unsigned short admin_port = free_tcp_port();
     std::unique_ptr<process> proxy;
 
-    /// Starts the proxy; `connections_extra` is appended under the `google` connection.
-    void start(const std::string& google_extra = "", const std::string& store_extra = "")
+    /// Starts the proxy; `google_extra` is appended under the `google` connection,
+    /// `store_extra` under `store`, `redis_extra` under `store.redis` (e.g. a `sentinel` block).
+    void start(const std::string& google_extra = "", const std::string& store_extra = "",
+               const std::string& redis_extra = "")
     {
         const std::string config = std::string{R"(
 listen:
@@ -87,6 +89,7 @@ store:
   redis:
     url: )" + redis.url() + R"(
     key_prefix: test
+)" + redis_extra + R"(
   encryption_keys:
     - { id: k1, key: "${TOKEN_KEY}" }
 )" + store_extra + R"(

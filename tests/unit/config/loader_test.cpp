@@ -134,6 +134,30 @@ store:
     CHECK(c.store.redis.password.reveal() == "p@ss:word");
 }
 
+TEST_CASE("a sentinel block takes its own password and writes can wait for replicas",
+          "[config][loader]")
+{
+    auto env = fake_env({{"SENTINEL_PASSWORD", "sentinel-pw"}});
+
+    auto c = load_ok(std::string(R"(
+store:
+  redis:
+    url: "redis://:data-pw@ignored:6379/2"
+    sentinel: { master: m1, nodes: [127.0.0.1:26379], password: "${SENTINEL_PASSWORD}" }
+    wait_replicas: 1
+    wait_timeout: 300ms
+  encryption_keys: [{ id: k1, key: ")") +
+                         std::string(k_test_key_b64) + "\" }]\n",
+                     env);
+
+    REQUIRE(c.store.redis.sentinel);
+    CHECK(c.store.redis.sentinel->password.reveal() == "sentinel-pw");
+    CHECK(c.store.redis.password.reveal() == "data-pw");
+    CHECK(c.store.redis.database == 2);
+    CHECK(c.store.redis.wait_replicas == 1);
+    CHECK(c.store.redis.wait_timeout == 300ms);
+}
+
 TEST_CASE("a connection is read with all its keys", "[config][loader]")
 {
     auto env = fake_env({{"CID", "client-1"}, {"CSECRET", "shh"}});
