@@ -448,7 +448,7 @@ private:
         }
     }
 
-    /// A replica is being promoted. Until the sentinels name it (or `k_failover_fence` passes),
+    /// A replica is being promoted. Until it is (or `k_failover_fence` passes),
     /// stay away from the old primary: whatever it acknowledges now may be lost, even after a
     /// successful WAIT (the replica that acknowledged may be re-synchronised from the new one).
     void raise_fence()
@@ -461,7 +461,7 @@ private:
         wake_ready_waiters();
     }
 
-    /// The failover ended: `primary` is the primary now.
+    /// The promotion ended: `primary` is the primary now (and the sentinels name it).
     void lower_fence(const config::endpoint& primary)
     {
         fenced_until_ = {};

@@ -17,8 +17,8 @@
 // (a subscription kept open beside the connection), and of course when the connection breaks
 // (Sentinel itself closes clients' connections on the nodes it reconfigures). When the sentinel
 // we subscribe to starts promoting a replica, the client drops the connection and does not
-// connect again until `+switch-master` (or 5 s): the old primary may still accept writes that
-// the failover then throws away, so no write should reach it (commands fail fast meanwhile).
+// connect again until the promotion is done (or 5 s): the old primary may still accept writes
+// that the failover then throws away, so no write should reach it (commands fail fast).
 //
 // Ownership and threads: one client per worker io_context, owned by that worker's store; every
 // call, including destruction, must happen on the io_context's (single) thread, and the client

@@ -28,6 +28,7 @@ std::optional<std::uint16_t> parse_port(std::string_view text)
 }
 
 constexpr std::string_view k_promoting_channel = "+failover-state-send-slaveof-noone";
+constexpr std::string_view k_promoted_channel = "+promoted-slave";
 constexpr std::string_view k_switched_channel = "+switch-master";
 
 std::vector<std::string> split_words(const std::string& text)
@@ -144,8 +145,8 @@ asio::awaitable<error_code> sentinel_locator::watch(const failover_handler& on_e
         co_return ec;
     }
 
-    const std::array<std::string_view, 3> subscribe{"SUBSCRIBE", k_promoting_channel,
-                                                    k_switched_channel};
+    const std::array<std::string_view, 4> subscribe{"SUBSCRIBE", k_promoting_channel,
+                                                    k_promoted_channel, k_switched_channel};
     const auto confirmed = co_await connection.command(subscribe, timeout_);
     if (!confirmed || confirmed->type != kind::array) {
         co_return make_error_code(store_errc::unexpected_reply);
@@ -170,12 +171,19 @@ void sentinel_locator::handle_message(const redis_reply& message,
     const std::string& channel = message.elements[1].str;
     const std::vector<std::string> words = split_words(message.elements[2].str);
 
-    if (channel == k_promoting_channel) {
+    if (channel == k_promoting_channel || channel == k_promoted_channel) {
         // "slave <ip:port> <ip> <port> @ <master> <master-ip> <master-port>"
-        if (words.size() >= 6 && words[4] == "@" && words[5] == config_.master) {
-            log::event(log::level::info, "sentinel_failover_started", {{"master", words[5]}});
-            on_event({failover_event::kind::promoting, {}});
+        const bool ours = words.size() >= 6 && words[4] == "@" && words[5] == config_.master;
+        const auto port = ours ? parse_port(words[3]) : std::nullopt;
+        if (!port) {
+            return;
         }
+        const bool promoting = channel == k_promoting_channel;
+        log::event(log::level::info,
+                   promoting ? "sentinel_promotion_started" : "sentinel_promotion_done",
+                   {{"master", words[5]}, {"host", words[2]}, {"port", *port}});
+        on_event({promoting ? failover_event::kind::promoting : failover_event::kind::switched,
+                  config::endpoint{words[2], *port}});
         return;
     }
     // "<master> <old-ip> <old-port> <new-ip> <new-port>"

@@ -6,12 +6,13 @@
 // `SENTINEL get-master-addr-by-name <master>` over a fresh connection each (connect and reply
 // each within `timeout`), and returns the first address one of them gives. A sentinel that is
 // down, times out, refuses AUTH or does not know the master is skipped (and logged).
-// `watch` subscribes on one sentinel to the start of a promotion
-// (`+failover-state-send-slaveof-noone`, published by the sentinel that leads the failover) and
-// to its end (`+switch-master`, published by every sentinel), and calls `on_event` for each of
-// our master; it returns when the subscription breaks, or after `k_watch_idle` of silence (the
-// caller subscribes again, which also notices a sentinel that died without closing its socket).
-// See https://redis.io/docs/reference/sentinel-clients/ for the discovery protocol.
+// `watch` subscribes on one sentinel to the start and the end of a promotion
+// (`+failover-state-send-slaveof-noone`, `+promoted-slave`: published by the sentinel that leads
+// the failover) and to the end of the failover (`+switch-master`, published by every sentinel),
+// and calls `on_event` for each of our master; it returns when the subscription breaks, or after
+// `k_watch_idle` of silence (the caller subscribes again, which also notices a sentinel that died
+// without closing its socket). See https://redis.io/docs/reference/sentinel-clients/ for the
+// discovery protocol.
 //
 // Ownership and threads: owned by one redis_client, used from its io_context's thread only;
 // `stop` closes the connections in use so that pending calls end at once.
@@ -36,11 +37,11 @@ inline constexpr std::chrono::seconds k_watch_idle{30};
 /// A failover of our master as a sentinel announced it.
 struct failover_event {
     enum class kind {
-        promoting, // a replica is being promoted: the old primary must not take writes any more
-        switched,  // `primary` is the new primary
+        promoting, // `primary` is being promoted: the old primary must not take writes any more
+        switched,  // `primary` is the new primary (promoted, or the failover ended)
     };
     kind what = kind::switched;
-    config::endpoint primary; // switched only
+    config::endpoint primary;
 };
 using failover_handler = std::function<void(const failover_event&)>;
 
