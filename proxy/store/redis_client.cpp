@@ -174,7 +174,13 @@ public:
 
     asio::awaitable<result<redis_reply>> command(std::span<const std::string_view> args)
     {
-        return execute(args, options_.command_timeout, false);
+        // Just after start-up every worker's first requests would otherwise find their client
+        // "not connected" when it is only "not connected yet": they wait for that first attempt
+        // (bounded by failover_wait). Later, a client that is down fails at once.
+        if (!ready_ && !first_attempt_done_ && !stopping_) {
+            co_await wait_ready();
+        }
+        co_return co_await execute(args, options_.command_timeout, false);
     }
 
 private:
@@ -252,6 +258,7 @@ private:
         while (!self->stopping_) {
             co_await self->sit_out_fence();
             const error_code ec = co_await self->connect_once();
+            self->first_attempt_done_ = true;
             if (self->stopping_) {
                 break;
             }
@@ -579,6 +586,7 @@ private:
     bool started_ = false;
     bool stopping_ = false;
     bool ready_ = false;
+    bool first_attempt_done_ = false; // the first connection attempt has ended, either way
 };
 
 redis_client::redis_client(asio::io_context& io, const config::redis_config& config,
