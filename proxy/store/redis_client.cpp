@@ -177,7 +177,7 @@ public:
         // Just after start-up every worker's first requests would otherwise find their client
         // "not connected" when it is only "not connected yet": they wait for that first attempt
         // (bounded by failover_wait). Later, a client that is down fails at once.
-        if (!ready_ && !first_attempt_done_ && !stopping_) {
+        if (started_ && !ready_ && !first_attempt_done_ && !stopping_) {
             co_await wait_ready();
         }
         co_return co_await execute(args, options_.command_timeout, false);
