@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace oi::store {
@@ -55,6 +56,19 @@ public:
     /// What is left of the grant's refresh cooldown; zero when there is none.
     virtual boost::asio::awaitable<result<std::chrono::milliseconds>>
     cooldown_left(const grant_key& key);
+
+    // ---- authorization state (authflow/, /oauth/start and /oauth/callback) ----
+    // The defaults fail with errc::operation_not_supported, like the refresh coordination.
+
+    /// Stores `record` under the random state `id` for `ttl`, unless that id is already taken
+    /// (returns false then: the caller draws another id).
+    virtual boost::asio::awaitable<result<bool>>
+    put_state(std::string_view id, std::string_view record, std::chrono::seconds ttl);
+    /// Removes and returns the record of `id` in one atomic step, so that of two callers with the
+    /// same id at most one gets it (RFC 6749 section 10.12: a state is good for one callback).
+    /// nullopt: unknown, already taken, or expired.
+    virtual boost::asio::awaitable<result<std::optional<std::string>>>
+    take_state(std::string_view id);
 };
 
 inline boost::asio::awaitable<result<bool>>
@@ -88,6 +102,21 @@ inline boost::asio::awaitable<result<std::chrono::milliseconds>>
 grant_store::cooldown_left(const grant_key&)
 {
     co_return result<std::chrono::milliseconds>(
+        boost::system::in_place_error,
+        make_error_code(boost::system::errc::operation_not_supported));
+}
+
+inline boost::asio::awaitable<result<bool>>
+grant_store::put_state(std::string_view, std::string_view, std::chrono::seconds)
+{
+    co_return result<bool>(boost::system::in_place_error,
+                           make_error_code(boost::system::errc::operation_not_supported));
+}
+
+inline boost::asio::awaitable<result<std::optional<std::string>>>
+grant_store::take_state(std::string_view)
+{
+    co_return result<std::optional<std::string>>(
         boost::system::in_place_error,
         make_error_code(boost::system::errc::operation_not_supported));
 }

@@ -94,6 +94,40 @@ boost::asio::awaitable<result<std::optional<grant>>> memory_grant_store::load(co
     co_return backend_->find(key);
 }
 
+bool memory_grant_backend::put_state(std::string_view id, std::string_view record,
+                                     std::chrono::seconds ttl)
+{
+    const auto now = std::chrono::steady_clock::now();
+    const std::lock_guard lock(mutex_);
+    std::erase_if(states_, [now](const auto& entry) { return entry.second.expires <= now; });
+    return states_.try_emplace(std::string{id}, state_entry{std::string{record}, now + ttl}).second;
+}
+
+std::optional<std::string> memory_grant_backend::take_state(std::string_view id)
+{
+    const auto now = std::chrono::steady_clock::now();
+    const std::lock_guard lock(mutex_);
+    const auto it = states_.find(id);
+    if (it == states_.end()) {
+        return std::nullopt;
+    }
+    std::optional<std::string> out;
+    if (it->second.expires > now) {
+        out = std::move(it->second.record);
+    }
+    states_.erase(it);
+    return out;
+}
+
+memory_grant_store::memory_grant_store(std::shared_ptr<memory_grant_backend> backend)
+    : backend_(std::move(backend))
+{}
+
+boost::asio::awaitable<result<std::optional<grant>>> memory_grant_store::load(const grant_key& key)
+{
+    co_return backend_->find(key);
+}
+
 boost::asio::awaitable<result<void>> memory_grant_store::save(const grant_key& key,
                                                               const grant& value)
 {
@@ -142,6 +176,19 @@ boost::asio::awaitable<result<std::chrono::milliseconds>>
 memory_grant_store::cooldown_left(const grant_key& key)
 {
     co_return backend_->cooldown_left(key);
+}
+
+boost::asio::awaitable<result<bool>> memory_grant_store::put_state(std::string_view id,
+                                                                   std::string_view record,
+                                                                   std::chrono::seconds ttl)
+{
+    co_return backend_->put_state(id, record, ttl);
+}
+
+boost::asio::awaitable<result<std::optional<std::string>>>
+memory_grant_store::take_state(std::string_view id)
+{
+    co_return backend_->take_state(id);
 }
 
 } // namespace oi::store

@@ -7,7 +7,7 @@
 // Ownership and threads: the backend is shared (shared_ptr) by the factory and every worker's
 // store; its mutex makes it safe from any thread. The store's coroutines complete without
 // suspending. Errors: none; `ping` always succeeds. The refresh lock is process-wide (the backend
-// is), with the same owner and time-to-live rules as on Redis.
+// is), with the same owner and time-to-live rules as on Redis; so is authorization state.
 
 #include "store/grant_store.hpp"
 
@@ -34,6 +34,10 @@ public:
     void start_cooldown(const grant_key& key, std::chrono::milliseconds length);
     [[nodiscard]] std::chrono::milliseconds cooldown_left(const grant_key& key) const;
 
+    /// Authorization state, single use, atomic under the backend's mutex (see grant_store).
+    bool put_state(std::string_view id, std::string_view record, std::chrono::seconds ttl);
+    std::optional<std::string> take_state(std::string_view id);
+
 private:
     struct lock_entry {
         std::string owner;
@@ -44,6 +48,11 @@ private:
     std::map<std::pair<std::string, std::string>, grant> grants_;
     std::map<std::pair<std::string, std::string>, lock_entry> locks_;
     std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> cooldowns_;
+    struct state_entry {
+        std::string record;
+        std::chrono::steady_clock::time_point expires;
+    };
+    std::map<std::string, state_entry, std::less<>> states_; // expired ones dropped on put
 };
 
 class memory_grant_store final : public grant_store {
@@ -64,6 +73,10 @@ public:
                                                         std::chrono::milliseconds length) override;
     boost::asio::awaitable<result<std::chrono::milliseconds>>
     cooldown_left(const grant_key& key) override;
+    boost::asio::awaitable<result<bool>> put_state(std::string_view id, std::string_view record,
+                                                   std::chrono::seconds ttl) override;
+    boost::asio::awaitable<result<std::optional<std::string>>>
+    take_state(std::string_view id) override;
 
 private:
     std::shared_ptr<memory_grant_backend> backend_;

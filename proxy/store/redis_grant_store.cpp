@@ -308,6 +308,54 @@ redis_grant_store::cooldown_left(const grant_key& key)
     co_return std::chrono::milliseconds{std::max<long long>(0, reply->integer)};
 }
 
+std::string redis_grant_store::state_key(std::string_view prefix, std::string_view id)
+{
+    std::string out(prefix);
+    out.append(":state:").append(id);
+    return out;
+}
+
+boost::asio::awaitable<result<bool>>
+redis_grant_store::put_state(std::string_view id, std::string_view record, std::chrono::seconds ttl)
+{
+    const std::string key = state_key(key_prefix_, id);
+    const std::string seconds = std::to_string(std::max<long long>(1, ttl.count()));
+
+    const auto reply = co_await client_->command(
+        std::array<std::string_view, 6>{"SET", key, record, "NX", "EX", seconds});
+
+    if (!reply) {
+        co_return result<bool>(boost::system::in_place_error, reply.error());
+    }
+    if (reply->type == kind::nil) {
+        co_return false;
+    }
+    if (const auto ec = unexpected(*reply, kind::status)) {
+        co_return result<bool>(boost::system::in_place_error, *ec);
+    }
+    co_return true;
+}
+
+boost::asio::awaitable<result<std::optional<std::string>>>
+redis_grant_store::take_state(std::string_view id)
+{
+    using out_type = result<std::optional<std::string>>;
+    const std::string key = state_key(key_prefix_, id);
+
+    const auto reply = co_await client_->command(std::array<std::string_view, 2>{"GETDEL", key});
+
+    if (!reply) {
+        co_return out_type(boost::system::in_place_error, reply.error());
+    }
+    if (reply->type == kind::nil) {
+        co_return std::optional<std::string>{};
+    }
+    if (const auto ec = unexpected(*reply, kind::string)) {
+        co_return out_type(boost::system::in_place_error, *ec);
+    }
+    co_return std::optional<std::string>(reply->str);
+}
+
 boost::asio::awaitable<result<void>> redis_grant_store::ping()
 {
     const auto reply = co_await idempotent(std::array<std::string_view, 1>{"PING"});

@@ -30,6 +30,9 @@
 // write is on the primary but a failover right now could lose it (Redis replicates
 // asynchronously), so the caller is not told it is safe. Locks are not waited for.
 //
+// Authorization state: `<key_prefix>:state:<id>`, written with `SET NX EX` and consumed with
+// GETDEL (Redis 6.2 or later), which reads and deletes in one step: a state is taken once.
+//
 // Connection ids from the config never end a shared id with user text, and the record is
 // authenticated against its (connection, user) pair, so even two pairs that spelled the same
 // Redis key could not read each other's grant: the record would not open.
@@ -76,6 +79,13 @@ public:
                                                         std::chrono::milliseconds length) override;
     boost::asio::awaitable<result<std::chrono::milliseconds>>
     cooldown_left(const grant_key& key) override;
+    boost::asio::awaitable<result<bool>> put_state(std::string_view id, std::string_view record,
+                                                   std::chrono::seconds ttl) override;
+    boost::asio::awaitable<result<std::optional<std::string>>>
+    take_state(std::string_view id) override;
+
+    /// The Redis key of an authorization state.
+    [[nodiscard]] static std::string state_key(std::string_view prefix, std::string_view id);
 
     /// The Redis key of a grant's refresh lock.
     [[nodiscard]] static std::string lock_key(std::string_view prefix, const grant_key& key);

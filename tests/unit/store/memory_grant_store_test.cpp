@@ -112,3 +112,32 @@ TEST_CASE("a memory store factory needs no encryption keys", "[store][factory]")
 {
     CHECK_NOTHROW(oi::store::store_factory(memory_config()));
 }
+
+TEST_CASE("a memory store hands out an authorization state once", "[store][memory][state]")
+{
+    oi::store::memory_grant_store store(std::make_shared<oi::store::memory_grant_backend>());
+
+    const auto put = run(store.put_state("s1", "record-1", std::chrono::seconds(600)));
+    const auto again = run(store.put_state("s1", "record-2", std::chrono::seconds(600)));
+    const auto first = run(store.take_state("s1"));
+    const auto second = run(store.take_state("s1"));
+    const auto unknown = run(store.take_state("s2"));
+
+    CHECK(put.value());
+    CHECK_FALSE(again.value());
+    REQUIRE(first.has_value());
+    CHECK(first->value_or("") == "record-1");
+    CHECK_FALSE(second->has_value());
+    CHECK_FALSE(unknown->has_value());
+}
+
+TEST_CASE("an expired authorization state is not handed out", "[store][memory][state]")
+{
+    oi::store::memory_grant_store store(std::make_shared<oi::store::memory_grant_backend>());
+
+    REQUIRE(run(store.put_state("s1", "record", std::chrono::seconds(0))).value());
+    const auto taken = run(store.take_state("s1"));
+
+    REQUIRE(taken.has_value());
+    CHECK_FALSE(taken->has_value());
+}
