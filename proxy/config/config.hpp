@@ -151,6 +151,9 @@ struct config {
     std::string source_path; // the file it was loaded from
     listen_config listen;
     std::string public_url = "http://127.0.0.1:8081";
+    // Origins (`scheme://host[:port]`, normalized by url_origin) that an authorize link's
+    // return_to may point into; empty: return_to is refused.
+    std::vector<std::string> return_to_origins;
     secret admin_token;
     unsigned threads = 0; // 0: one per core
     store_config store;

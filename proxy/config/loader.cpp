@@ -17,9 +17,10 @@ namespace {
 using detail::entry;
 using detail::key_spec;
 
-constexpr std::array<key_spec, 13> k_top_level_keys{{
+constexpr std::array<key_spec, 14> k_top_level_keys{{
     {"listen"},
     {"public_url"},
+    {"return_to_origins"},
     {"admin_token"},
     {"threads"},
     {"store"},
@@ -55,6 +56,28 @@ std::optional<std::string> read_public_url(detail::yaml_reader& r, const entry& 
     return text;
 }
 
+std::vector<std::string> read_return_to_origins(detail::yaml_reader& r, const entry& at)
+{
+    std::vector<std::string> out;
+    auto items = r.list(at);
+    if (!items) {
+        return out;
+    }
+    for (const entry& item : *items) {
+        auto text = r.non_empty_string(item);
+        if (!text) {
+            continue;
+        }
+        auto origin = url_origin(*text, true);
+        if (auto* err = std::get_if<value_error>(&origin)) {
+            r.error(item, err->message);
+        } else {
+            out.push_back(std::move(std::get<std::string>(origin)));
+        }
+    }
+    return out;
+}
+
 /// Reads the root map into `out`, section by section.
 void read_root(detail::yaml_reader& r, const YAML::Node& root, config& out)
 {
@@ -74,6 +97,9 @@ void read_root(detail::yaml_reader& r, const YAML::Node& root, config& out)
     }
     assign(*map, "public_url", out.public_url,
            [&](const entry& e) { return read_public_url(r, e); });
+    if (const entry* e = map->find("return_to_origins")) {
+        out.return_to_origins = read_return_to_origins(r, *e);
+    }
     bool admin_token_readable = true;
     if (const entry* e = map->find("admin_token")) {
         auto value = r.string(*e);

@@ -157,6 +157,31 @@ checked<std::string> check_http_url(std::string_view text)
     return std::string(text);
 }
 
+checked<std::string> url_origin(std::string_view text, bool origin_only)
+{
+    auto checked_url = check_http_url(text);
+    if (auto* err = std::get_if<value_error>(&checked_url)) {
+        return *err;
+    }
+    const auto url = boost::urls::parse_absolute_uri(text);
+    const bool bare = (url->encoded_path().empty() || url->encoded_path() == "/") &&
+                      !url->has_query() && !url->has_fragment();
+    if (origin_only && !bare) {
+        return value_error{"an origin only (scheme://host[:port]): no path, query or fragment"};
+    }
+
+    std::string out{url->scheme()};
+    out += "://";
+    out += url->encoded_host();
+    std::transform(out.begin(), out.end(), out.begin(), to_lower);
+    const bool https = url->scheme_id() == boost::urls::scheme::https;
+    if (url->has_port() && !url->port().empty() && url->port_number() != (https ? 443 : 80)) {
+        out += ':';
+        out += url->port();
+    }
+    return out;
+}
+
 checked<std::string> normalize_host_pattern(std::string_view text)
 {
     if (text.find("://") != std::string_view::npos) {

@@ -31,6 +31,12 @@ template <typename T> using checked = std::variant<T, value_error>;
 /// An absolute http or https URL with a host. Returns the URL unchanged.
 [[nodiscard]] checked<std::string> check_http_url(std::string_view text);
 
+/// The origin (RFC 6454 section 4) of an absolute http(s) URL as `scheme://host[:port]`: scheme
+/// and host in lower case, the port only when it is not the scheme's default. With
+/// `origin_only`, the URL must be an origin itself (no path other than "/", no query, no
+/// fragment): a `return_to_origins` entry.
+[[nodiscard]] checked<std::string> url_origin(std::string_view text, bool origin_only);
+
 /// An `allowed_hosts` entry: a host name (optionally starting with `*.`), an IPv4 address or an
 /// IPv6 address (bracketed or not), without scheme, port or path. Returned in lower case with no
 /// trailing dot and IPv6 without brackets.

@@ -399,3 +399,13 @@ TEST_CASE("a shared connection may not be named 'plugin', the prefix of plugins'
     CHECK(is_at(e, 3, 3, "connections.plugin"));
     CHECK_THAT(e.message, Catch::Contains("reserved"));
 }
+
+TEST_CASE("a return_to origin with a path or another scheme is refused", "[config][errors]")
+{
+    auto errors = load_errors(std::string(k_memory_store) +
+                              "return_to_origins: [https://chat.example.com/done, ftp://x]\n");
+
+    REQUIRE(errors.size() == 2);
+    CHECK(errors[0].path == "return_to_origins[0]");
+    CHECK(errors[1].path == "return_to_origins[1]");
+}

@@ -302,3 +302,15 @@ connections:
     CHECK(c.connections.at("plugin:own").id == "plugin:own");
     CHECK(c.connections.size() == 2);
 }
+
+TEST_CASE("return_to_origins are read as normalized origins", "[config][loader]")
+{
+    auto c = load_ok(R"(
+store: { memory: {} }
+return_to_origins: ["https://Chat.Example.com:443", "http://127.0.0.1:3000/"]
+)");
+
+    REQUIRE(c.return_to_origins.size() == 2);
+    CHECK(c.return_to_origins[0] == "https://chat.example.com");
+    CHECK(c.return_to_origins[1] == "http://127.0.0.1:3000");
+}

@@ -177,3 +177,30 @@ TEST_CASE("ids start with a letter or digit", "[config][values]")
     CHECK_FALSE(is_valid_id("plugin:x"));
     CHECK_FALSE(is_valid_id(""));
 }
+
+TEST_CASE("url_origin reduces a URL to scheme, lower-case host and non-default port",
+          "[config][values]")
+{
+    const auto [text, only, expected] = GENERATE(table<std::string_view, bool, std::string>({
+        {"https://Chat.Example.com", true, "https://chat.example.com"},
+        {"HTTPS://chat.example.com:443/", true, "https://chat.example.com"},
+        {"http://chat.example.com:80", true, "http://chat.example.com"},
+        {"http://127.0.0.1:8443", true, "http://127.0.0.1:8443"},
+        {"https://[::1]:9000", true, "https://[::1]:9000"},
+        {"https://chat.example.com/done?x=1#f", false, "https://chat.example.com"},
+        {"https://chat.example.com/done", true, ""},
+        {"https://chat.example.com/?q", true, ""},
+        {"javascript:alert(1)", false, ""},
+        {"https://user@chat.example.com", false, ""},
+        {"//chat.example.com", false, ""},
+    }));
+
+    const auto result = url_origin(text, only);
+
+    if (expected.empty()) {
+        CHECK(std::holds_alternative<oi::config::value_error>(result));
+    } else {
+        REQUIRE(std::holds_alternative<std::string>(result));
+        CHECK(std::get<std::string>(result) == expected);
+    }
+}
