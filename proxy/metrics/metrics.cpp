@@ -23,6 +23,10 @@ constexpr std::array<std::string_view, 6> k_store_labels{"load", "save", "remove
 constexpr std::array<std::string_view, 3> k_listener_labels{"proxy", "public", "admin"};
 constexpr std::array<std::string_view, 2> k_reload_labels{"success", "failure"};
 constexpr std::array<std::string_view, 3> k_upstream_labels{"new", "reused", "failed"};
+constexpr std::array<std::string_view, 8> k_authorization_labels{
+    "started",         "connected",    "denied",        "provider_error",
+    "exchange_failed", "invalid_link", "invalid_state", "store_error"};
+constexpr std::array<std::string_view, 2> k_revocation_labels{"revoked", "failed"};
 
 // request_duration_seconds is labelled by the class of the outcome only, to keep it small.
 constexpr std::size_t k_class_forwarded = 0;
@@ -84,6 +88,26 @@ std::size_t find_sorted(const std::vector<std::string>& ids, std::string_view id
     return it != ids.end() && *it == id ? static_cast<std::size_t>(it - ids.begin()) : ids.size();
 }
 
+/// One series per connection (and `none` when `with_none`) x result, connection-major.
+template <std::size_t n>
+std::vector<prometheus::Counter*> per_connection(prometheus::Family<prometheus::Counter>& family,
+                                                 std::vector<std::string> ids, bool with_none,
+                                                 const std::array<std::string_view, n>& results)
+{
+    if (with_none) {
+        ids.emplace_back(k_no_connection);
+    }
+    std::vector<prometheus::Counter*> out;
+    out.reserve(ids.size() * n);
+    for (const std::string& connection : ids) {
+        for (const std::string_view result : results) {
+            out.push_back(
+                &family.Add({{"connection", connection}, {"result", std::string(result)}}));
+        }
+    }
+    return out;
+}
+
 void bump(prometheus::Counter* c) noexcept
 {
     if (c != nullptr) {
@@ -116,6 +140,11 @@ std::string_view label(reload_result r) noexcept
 std::string_view label(upstream_connection r) noexcept
 {
     return pick(k_upstream_labels, r);
+}
+
+std::string_view label(authorization_result r) noexcept
+{
+    return pick(k_authorization_labels, r);
 }
 
 std::string_view label(outcome o) noexcept
@@ -182,6 +211,13 @@ metrics::metrics(const config::config& cfg)
     for (const std::string& connection : connection_ids_) {
         lock_waits_.push_back(&lock_waits.Add({{"connection", connection}}));
     }
+
+    authorizations_ = per_connection(
+        counter_family(r, "authorizations_total", "End-user authorizations by outcome"),
+        connection_ids_, true, k_authorization_labels);
+    revocations_ = per_connection(
+        counter_family(r, "token_revocations_total", "Token revocations at disconnect"),
+        connection_ids_, false, k_revocation_labels);
 
     add_each(counter_family(r, "token_cache_lookups_total", "In-process grant cache lookups"),
              "result", k_cache_labels, cache_);
@@ -263,6 +299,20 @@ void metrics::token_refresh_lock_wait(std::size_t connection, double seconds) no
 {
     bump(connection < lock_waits_.size() ? lock_waits_[connection] : nullptr);
     lock_wait_duration_.observe(connection, seconds);
+}
+
+void metrics::authorization(std::size_t connection, authorization_result r) noexcept
+{
+    const auto i = std::min(connection, connection_ids_.size()) * k_authorization_labels.size() +
+                   static_cast<std::size_t>(r);
+    bump(i < authorizations_.size() ? authorizations_[i] : nullptr);
+}
+
+void metrics::revocation(std::size_t connection, revocation_result r) noexcept
+{
+    const auto i = connection * k_revocation_labels.size() + static_cast<std::size_t>(r);
+    bump(connection < connection_ids_.size() && i < revocations_.size() ? revocations_[i]
+                                                                        : nullptr);
 }
 
 void metrics::cache_lookup(cache_result r) noexcept

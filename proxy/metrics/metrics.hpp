@@ -30,6 +30,10 @@
 //   config_reloads_total{result}                success|failure
 //   upstream_connections_total{result}          new|reused|failed
 //   refusals_total{code}                        every refusal made on any listener
+//   authorizations_total{connection,result}     /oauth/start and /oauth/callback outcomes (see
+//                                               authorization_result); connection `none` when
+//                                               the link or state named none
+//   token_revocations_total{connection,result}  revoked|failed, at disconnect (RFC 7009)
 
 #include "common/refusal.hpp"
 #include "config/config.hpp"
@@ -80,6 +84,21 @@ enum class store_op { load, save, remove, ping, lock, state };
 enum class listener { proxy, public_listener, admin };
 enum class reload_result { success, failure };
 enum class upstream_connection { new_connection, reused, failed };
+/// started: /oauth/start redirected to the provider; connected: a grant was stored; denied: the
+/// user refused (access_denied); provider_error: another error, or no code, on the callback;
+/// exchange_failed: the token endpoint did not give a token; invalid_link / invalid_state:
+/// forged, expired, replayed or unknown; store_error: the store did not answer.
+enum class authorization_result {
+    started,
+    connected,
+    denied,
+    provider_error,
+    exchange_failed,
+    invalid_link,
+    invalid_state,
+    store_error
+};
+enum class revocation_result { revoked, failed };
 
 [[nodiscard]] std::string_view label(cache_result r) noexcept;
 [[nodiscard]] std::string_view label(refresh_result r) noexcept;
@@ -88,6 +107,7 @@ enum class upstream_connection { new_connection, reused, failed };
 [[nodiscard]] std::string_view label(reload_result r) noexcept;
 [[nodiscard]] std::string_view label(upstream_connection r) noexcept;
 [[nodiscard]] std::string_view label(outcome o) noexcept;
+[[nodiscard]] std::string_view label(authorization_result r) noexcept;
 
 class metrics {
 public:
@@ -125,6 +145,9 @@ public:
     void config_reload(reload_result r) noexcept;
     /// A refusal made outside the proxy request path (admin or public listener).
     void refused(refusal r) noexcept;
+    /// `connection` may be connection_count(): counted under connection `none`.
+    void authorization(std::size_t connection, authorization_result r) noexcept;
+    void revocation(std::size_t connection, revocation_result r) noexcept;
 
     /// The Prometheus text exposition of every family (for GET /metrics).
     [[nodiscard]] std::string serialize() const;
@@ -144,6 +167,8 @@ private:
     std::array<prometheus::Counter*, 2> reloads_{};
     std::array<prometheus::Counter*, 3> upstream_connections_{};
     std::array<prometheus::Counter*, k_refusal_count> refusals_{};
+    std::vector<prometheus::Counter*> authorizations_; // [connection (or none) * 8 + result]
+    std::vector<prometheus::Counter*> revocations_;    // [connection * 2 + result]
 
     histogram_family request_duration_;
     histogram_family upstream_duration_;

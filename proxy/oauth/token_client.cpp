@@ -242,9 +242,16 @@ answer_reader::read_until_eof(unsigned status)
     }
 }
 
+/// A complete answer of an endpoint: its head and its whole body.
+struct raw_answer {
+    answer_head head;
+    std::string body;
+};
+
+using raw_outcome = std::variant<raw_answer, token_failure>;
+
 /// Writes the request and reads the answer within the stream's expiry.
-asio::awaitable<token_outcome> exchange(byte_stream& stream, const secret& request,
-                                        const token_response_options& options)
+asio::awaitable<raw_outcome> exchange(byte_stream& stream, const secret& request)
 {
     error_code ec;
     co_await stream.write(asio::buffer(request.reveal()), ec);
@@ -260,36 +267,19 @@ asio::awaitable<token_outcome> exchange(byte_stream& stream, const secret& reque
     if (auto* failed = std::get_if<token_failure>(&head)) {
         co_return std::move(*failed);
     }
-    const answer_head& answer = std::get<answer_head>(head);
-    auto body = co_await reader.read_body(answer);
+    auto body = co_await reader.read_body(std::get<answer_head>(head));
     if (auto* failed = std::get_if<token_failure>(&body)) {
         co_return std::move(*failed);
     }
-    co_return parse_token_response(answer.status, answer.content_type, std::get<std::string>(body),
-                                   answer.retry_after, options);
+    co_return raw_answer{std::get<answer_head>(head), std::move(std::get<std::string>(body))};
 }
 
-} // namespace
-
-asio::awaitable<token_outcome> request_token(upstream::connector& connector,
-                                             const config::connection& connection,
-                                             token_params params, std::chrono::milliseconds timeout,
-                                             token_response_options options)
+/// Connects to `endpoint`, sends `request` and reads the answer, all within `timeout`.
+asio::awaitable<raw_outcome> post(upstream::connector& connector, const token_endpoint& endpoint,
+                                  const secret& request, std::chrono::milliseconds timeout)
 {
     const clock::time_point deadline = clock::now() + timeout;
-
-    // Everything the caller lent is read here, before the first suspension.
-    const std::optional<token_endpoint> endpoint = parse_token_endpoint(connection.token_url);
-    if (!endpoint) {
-        co_return transport("token_url is not an absolute http(s) URL");
-    }
-    const secret request = build_token_request(connection, *endpoint, params);
-    params.clear();
-    // Slack's user token sits under authed_user when the connection asks for it (config.hpp).
-    options.prefer_authed_user =
-        options.prefer_authed_user || connection.token_from == config::token_source::authed_user;
-
-    const upstream::destination to{endpoint->scheme, endpoint->host, endpoint->port};
+    const upstream::destination to{endpoint.scheme, endpoint.host, endpoint.port};
     upstream::connect_result connected = co_await connect_within(connector, to, timeout);
     if (!connected.stream) {
         co_return transport(std::move(connected.detail));
@@ -302,9 +292,72 @@ asio::awaitable<token_outcome> request_token(upstream::connector& connector,
         co_return transport("timed out connecting to the token endpoint");
     }
     stream.expires_after(left);
-    token_outcome out = co_await exchange(stream, request, options);
+    raw_outcome out = co_await exchange(stream, request);
     stream.close();
     co_return out;
+}
+
+} // namespace
+
+asio::awaitable<token_outcome> request_token(upstream::connector& connector,
+                                             const config::connection& connection,
+                                             token_params params, std::chrono::milliseconds timeout,
+                                             token_response_options options)
+{
+    // Everything the caller lent is read here, before the first suspension.
+    const std::optional<token_endpoint> endpoint = parse_token_endpoint(connection.token_url);
+    if (!endpoint) {
+        co_return transport("token_url is not an absolute http(s) URL");
+    }
+    const secret request = build_token_request(connection, *endpoint, params);
+    params.clear();
+    // Slack's user token sits under authed_user when the connection asks for it (config.hpp).
+    options.prefer_authed_user =
+        options.prefer_authed_user || connection.token_from == config::token_source::authed_user;
+
+    raw_outcome answer = co_await post(connector, *endpoint, request, timeout);
+    if (auto* failed = std::get_if<token_failure>(&answer)) {
+        co_return std::move(*failed);
+    }
+    const raw_answer& got = std::get<raw_answer>(answer);
+    co_return parse_token_response(got.head.status, got.head.content_type, got.body,
+                                   got.head.retry_after, options);
+}
+
+asio::awaitable<revocation_outcome> revoke_token(upstream::connector& connector,
+                                                 const config::connection& connection, secret token,
+                                                 std::string_view token_type_hint,
+                                                 std::chrono::milliseconds timeout)
+{
+    // RFC 7009 section 2.1: a form body, with the client authenticated as at the token endpoint.
+    config::connection form_client = connection;
+    form_client.token_content_type = config::content_type::form;
+    const std::optional<token_endpoint> endpoint = parse_token_endpoint(connection.revocation_url);
+    if (!endpoint) {
+        co_return revocation_outcome{false, "revocation_url is not an absolute http(s) URL"};
+    }
+    const token_params params{{"token", token.reveal()}, {"token_type_hint", token_type_hint}};
+    const secret request = build_token_request(form_client, *endpoint, params);
+
+    raw_outcome answer = co_await post(connector, *endpoint, request, timeout);
+    if (auto* failed = std::get_if<token_failure>(&answer)) {
+        co_return revocation_outcome{false, std::move(failed->detail)};
+    }
+
+    // RFC 7009 section 2.2: 200 whether or not the token was still valid; an error answer is a
+    // section 5.2 error of RFC 6749 (or 503 with Retry-After).
+    const raw_answer& got = std::get<raw_answer>(answer);
+    if (got.head.status == 200) {
+        co_return revocation_outcome{true, {}};
+    }
+    std::string error = "the revocation endpoint answered HTTP " + std::to_string(got.head.status);
+    const token_outcome parsed = parse_token_response(got.head.status, got.head.content_type,
+                                                      got.body, got.head.retry_after);
+    if (const auto* failure = std::get_if<token_failure>(&parsed);
+        failure && !failure->error.empty()) {
+        error += " (" + failure->error + ")";
+    }
+    co_return revocation_outcome{false, std::move(error)};
 }
 
 } // namespace oi::oauth

@@ -1,7 +1,8 @@
 #pragma once
 
 // Sends one request to a connection's token endpoint and reads its answer: the refresh-token
-// grant (issue 3) and the authorization-code exchange (issue 4) both go through request_token.
+// grant and the authorization-code exchange both go through request_token. revoke_token sends a
+// token revocation request (RFC 7009) the same way.
 //
 // The connection is opened by the worker's upstream::connector, so the destination policy
 // (deny_private_addresses, allow_addresses) and full TLS verification apply to token endpoints
@@ -45,5 +46,19 @@ inline constexpr std::size_t k_max_token_answer_head = std::size_t{64} << 10;
 request_token(upstream::connector& connector, const config::connection& connection,
               token_params params, std::chrono::milliseconds timeout,
               token_response_options options = {});
+
+/// How a revocation went. `error` is in words safe to log and to show to an operator: the
+/// transport failure, or the HTTP status and OAuth error code; never body text or the token.
+struct revocation_outcome {
+    bool revoked = false;
+    std::string error;
+};
+
+/// POSTs `token=...&token_type_hint=...` (RFC 7009 section 2.1) to `connection.revocation_url`
+/// as a form, with the client authentication of the token endpoint (client_auth; a public
+/// client sends client_id). Revoked means a 200 answer.
+[[nodiscard]] boost::asio::awaitable<revocation_outcome>
+revoke_token(upstream::connector& connector, const config::connection& connection, secret token,
+             std::string_view token_type_hint, std::chrono::milliseconds timeout);
 
 } // namespace oi::oauth
