@@ -54,12 +54,13 @@ std::optional<refusal> refusal_for_read_error(const error_code& ec)
     return std::nullopt;
 }
 
-void log_request(std::string_view request_id, std::string_view method, std::string_view route,
-                 unsigned status, std::chrono::steady_clock::time_point start)
+void log_request(std::string_view event, std::string_view request_id, std::string_view method,
+                 std::string_view route, unsigned status,
+                 std::chrono::steady_clock::time_point start)
 {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    log::event(log::level::info, "admin_request",
+    log::event(log::level::info, event,
                {{"request_id", request_id},
                 {"method", method},
                 {"route", route},
@@ -84,18 +85,16 @@ void log_exception(const std::exception_ptr& e)
 } // namespace
 
 struct admin_server::state {
-    state(asio::io_context& ioc, const config::config& cfg, store::grant_store& store,
-          metrics::metrics& metrics, admin_hooks hooks)
-        : ioc(ioc), cfg(cfg), store(store), metrics(metrics), hooks(std::move(hooks)), acceptor(ioc)
+    state(asio::io_context& ioc, listener_options options, metrics::metrics& metrics,
+          request_handler handler)
+        : ioc(ioc), options(std::move(options)), metrics(metrics), handler(std::move(handler)),
+          acceptor(ioc)
     {}
 
-    admin_context context() const { return admin_context{cfg, store, metrics, hooks}; }
-
     asio::io_context& ioc;
-    const config::config& cfg;
-    store::grant_store& store;
+    listener_options options;
     metrics::metrics& metrics;
-    admin_hooks hooks;
+    request_handler handler;
     tcp::acceptor acceptor;
     std::set<beast::tcp_stream*> sessions; // open connections, touched on the io_context only
     bool stopped = false;
@@ -125,17 +124,16 @@ awaitable<void> session(state_ptr st, tcp::socket socket)
 {
     beast::tcp_stream stream(std::move(socket));
     st->sessions.insert(&stream);
-    st->metrics.connection_opened(metrics::listener::admin);
+    st->metrics.connection_opened(st->options.kind);
     struct cleanup {
         state_ptr& st;
         beast::tcp_stream& stream;
         ~cleanup()
         {
             st->sessions.erase(&stream);
-            st->metrics.connection_closed(metrics::listener::admin);
+            st->metrics.connection_closed(st->options.kind);
         }
     } const guard{st, stream};
-    const admin_context ctx = st->context();
     beast::flat_buffer buffer;
 
     for (;;) {
@@ -166,7 +164,8 @@ awaitable<void> session(state_ptr st, tcp::socket socket)
                 response res = error_response(*r, "the request could not be read", 11, false);
                 stream.expires_after(k_io_timeout);
                 auto [wec, wn] = co_await beast::http::async_write(stream, res, k_use);
-                log_request(request_id, "-", "other", res.result_int(), start);
+                log_request(st->options.log_event, request_id, "-", "other", res.result_int(),
+                            start);
                 if (!wec) {
                     co_await lingering_close(stream);
                 }
@@ -176,8 +175,9 @@ awaitable<void> session(state_ptr st, tcp::socket socket)
 
         // Answer it.
         const request& req = parser.get();
-        handled h = co_await handle(req, ctx);
-        log_request(request_id, req.method_string(), h.route, h.res.result_int(), start);
+        handled h = co_await st->handler(req);
+        log_request(st->options.log_event, request_id, req.method_string(), h.route,
+                    h.res.result_int(), start);
         stream.expires_after(k_io_timeout);
         auto [wec, wn] = co_await beast::http::async_write(stream, h.res, k_use);
         if (wec || !h.res.keep_alive() || st->stopped) {
@@ -211,7 +211,18 @@ awaitable<void> accept_loop(state_ptr st)
 
 admin_server::admin_server(asio::io_context& ioc, const config::config& cfg,
                            store::grant_store& store, metrics::metrics& metrics, admin_hooks hooks)
-    : state_(std::make_shared<state>(ioc, cfg, store, metrics, std::move(hooks)))
+    : admin_server(
+          ioc, listener_options{cfg.listen.admin}, metrics,
+          [&cfg, &store, &metrics, hooks = std::make_shared<const admin_hooks>(std::move(hooks))](
+              const request& req) -> asio::awaitable<handled> {
+              const admin_context ctx{cfg, store, metrics, *hooks};
+              co_return co_await handle(req, ctx);
+          })
+{}
+
+admin_server::admin_server(asio::io_context& ioc, listener_options options,
+                           metrics::metrics& metrics, request_handler handler)
+    : state_(std::make_shared<state>(ioc, std::move(options), metrics, std::move(handler)))
 {}
 
 admin_server::~admin_server()
@@ -225,14 +236,14 @@ admin_server::~admin_server()
 
 error_code admin_server::listen()
 {
-    if (!state_->cfg.listen.admin) {
+    if (!state_->options.address) {
         return asio::error::invalid_argument;
     }
-    std::string host = state_->cfg.listen.admin->host;
+    std::string host = state_->options.address->host;
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
         host = host.substr(1, host.size() - 2);
     }
-    const std::uint16_t port = state_->cfg.listen.admin->port;
+    const std::uint16_t port = state_->options.address->port;
 
     // Start-up only: a host name is resolved synchronously, the first address is used.
     error_code ec;

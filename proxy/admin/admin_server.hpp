@@ -1,7 +1,8 @@
 #pragma once
 
 // The admin listener (`listen.admin`): accepts HTTP/1.1 connections and answers them with
-// `handle` (router.hpp). Not on the request path: one worker is enough.
+// `handle` (router.hpp). Not on the request path: one worker is enough. The same machinery,
+// with another handler, serves the public listener (public_listener.hpp).
 //
 // Ownership: made by the server at start-up. The io_context, config, store, metrics and hooks
 // must outlive every run of the io_context after `start` (sessions keep running until they end
@@ -11,8 +12,8 @@
 // Limits: request head 16 KiB (431), body 64 KiB (413), 10 s to read each request including the
 // wait for the next one on a kept-alive connection, 10 s to write each response.
 // Errors: `listen` returns the bind error; accept errors are logged and retried after a pause;
-// each request logs one `admin_request` event (method, route template, status, duration), never
-// the path or the Authorization header.
+// each request logs one `admin_request` (`public_request`) event (method, route template,
+// status, duration), never the path or the Authorization header.
 
 #include "admin/router.hpp"
 
@@ -21,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 namespace oi::admin {
 
@@ -28,16 +30,29 @@ inline constexpr std::size_t k_max_head_bytes = std::size_t{16} * 1024;
 inline constexpr std::size_t k_max_body_bytes = std::size_t{64} * 1024;
 inline constexpr std::chrono::seconds k_io_timeout{10};
 
+/// Answers one request read by the listener.
+using request_handler = std::function<boost::asio::awaitable<handled>(const request&)>;
+
+/// Which listener an admin_server is: where it binds, how it is counted and logged.
+struct listener_options {
+    std::optional<config::endpoint> address;
+    metrics::listener kind = metrics::listener::admin;
+    std::string_view log_event = "admin_request";
+};
+
 class admin_server {
 public:
     admin_server(boost::asio::io_context& ioc, const config::config& cfg, store::grant_store& store,
                  metrics::metrics& metrics, admin_hooks hooks);
+    /// A listener with its own handler (the public listener). `handler` runs on `ioc`.
+    admin_server(boost::asio::io_context& ioc, listener_options options, metrics::metrics& metrics,
+                 request_handler handler);
     ~admin_server();
     admin_server(const admin_server&) = delete;
     admin_server& operator=(const admin_server&) = delete;
 
-    /// Binds `cfg.listen.admin` (port 0: any free port). Fails when the section is absent or the
-    /// address cannot be bound.
+    /// Binds the listener's address, `cfg.listen.admin` for the admin API (port 0: any free port).
+    /// Fails when the section is absent or the address cannot be bound.
     [[nodiscard]] boost::system::error_code listen();
     /// The bound port, after a successful `listen`.
     [[nodiscard]] std::uint16_t port() const;

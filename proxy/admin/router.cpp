@@ -1,5 +1,6 @@
 #include "admin/router.hpp"
 
+#include "admin/grant_actions.hpp"
 #include "admin/grant_json.hpp"
 #include "common/log.hpp"
 
@@ -37,6 +38,10 @@ constexpr std::string_view k_route_other = "other";
 // User ids are opaque to the proxy but end up in store keys and log fields: keep them sane.
 constexpr std::size_t k_max_user_bytes = 256;
 
+} // namespace
+
+namespace detail {
+
 response json_response(http::status status, std::string body, const request& req)
 {
     response res{status, req.version()};
@@ -54,6 +59,26 @@ handled refuse(const admin_context& ctx, const request& req, refusal r, std::str
     ctx.metrics.refused(r);
     return {error_response(r, message, req.version(), req.keep_alive()), route};
 }
+
+double seconds_since(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void log_store_error(std::string_view op, const boost::system::error_code& ec)
+{
+    log::event(log::level::warn, "admin_store_error",
+               {{"operation", op}, {"error", ec.message()}, {"category", ec.category().name()}});
+}
+
+} // namespace detail
+
+namespace {
+
+using detail::json_response;
+using detail::log_store_error;
+using detail::refuse;
+using detail::seconds_since;
 
 handled method_not_allowed(const admin_context& ctx, const request& req, std::string_view allow,
                            std::string_view route)
@@ -103,17 +128,6 @@ bool valid_user(std::string_view user) noexcept
         }
     }
     return true;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start)
-{
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-void log_store_error(std::string_view op, const boost::system::error_code& ec)
-{
-    log::event(log::level::warn, "admin_store_error",
-               {{"operation", op}, {"error", ec.message()}, {"category", ec.category().name()}});
 }
 
 // Pings the store, answering false when it fails or does not answer within the bound. The ping
@@ -237,29 +251,6 @@ awaitable<handled> put_grant(const request& req, const admin_context& ctx,
     co_return handled{json_response(http::status::ok, grant_status_json(&g), req), k_route_grant};
 }
 
-awaitable<handled> delete_grant(const request& req, const admin_context& ctx,
-                                const store::grant_key& key)
-{
-    // Revoking the tokens at the provider's revocation_url (RFC 7009) comes with the OAuth
-    // client; for now a disconnect only deletes the grant here.
-    const auto start = std::chrono::steady_clock::now();
-    const store::result<bool> removed = co_await ctx.store.remove(key);
-    ctx.metrics.store_call(metrics::store_op::remove, seconds_since(start));
-    if (!removed) {
-        ctx.metrics.store_error(metrics::store_op::remove);
-        log_store_error("remove", removed.error());
-        co_return refuse(ctx, req, refusal::store_unavailable, "the store is unavailable",
-                         k_route_grant);
-    }
-
-    if (ctx.hooks.grant_changed) {
-        ctx.hooks.grant_changed(key);
-    }
-    std::string body = R"({"connected":false,"removed":)";
-    body += *removed ? "true}" : "false}";
-    co_return handled{json_response(http::status::ok, std::move(body), req), k_route_grant};
-}
-
 // The answer to `POST .../refresh`: a status report when the refresh ran or could not run for a
 // reason the grant shows, a refusal (with the same report) when the provider or the store failed.
 handled refresh_answer(const admin_context& ctx, const request& req,
@@ -323,7 +314,9 @@ awaitable<handled> v1(const request& req, const admin_context& ctx,
     }
 
     const bool refresh_route = seg.size() == 6 && seg[5] == "refresh" && ctx.hooks.refresh;
-    if ((seg.size() != 5 && !refresh_route) || seg[1] != "connections" || seg[3] != "grants") {
+    const bool link_route = seg.size() == 6 && seg[5] == "authorize-link";
+    if ((seg.size() != 5 && !refresh_route && !link_route) || seg[1] != "connections" ||
+        seg[3] != "grants") {
         co_return refuse(ctx, req, refusal::not_found, "no such route", k_route_other);
     }
     const auto connection = ctx.cfg.connections.find(seg[2]);
@@ -336,6 +329,9 @@ awaitable<handled> v1(const request& req, const admin_context& ctx,
                          k_route_grant);
     }
     const store::grant_key key{seg[2], seg[4]};
+    if (link_route) {
+        co_return co_await authorize_link(req, ctx, key);
+    }
 
     if (refresh_route) {
         if (req.method() != http::verb::post) {
@@ -349,7 +345,7 @@ awaitable<handled> v1(const request& req, const admin_context& ctx,
     case http::verb::put:
         co_return co_await put_grant(req, ctx, connection->second, key);
     case http::verb::delete_:
-        co_return co_await delete_grant(req, ctx, key);
+        co_return co_await disconnect(req, ctx, connection->second, key);
     default:
         co_return method_not_allowed(ctx, req, "GET, PUT, DELETE", k_route_grant);
     }

@@ -12,23 +12,25 @@
 //                                                  no secrets and no user ids. Keep the admin
 //                                                  listener on a private network.
 //   GET /v1/connections                            connections and their plugins, never secrets
-//   GET|PUT|DELETE /v1/connections/{c}/grants/{user}
+//   GET|PUT|DELETE /v1/connections/{c}/grants/{user}    (DELETE: grant_actions.hpp)
 //   POST /v1/connections/{c}/grants/{user}/refresh  refresh now; answers the grant status and
 //                                                  the outcome, never a token (not in SPEC.md)
+//   POST /v1/connections/{c}/grants/{user}/authorize-link   (grant_actions.hpp)
 //
 // Everything under /v1/ needs `Authorization: Bearer <admin_token>` (compared in constant time),
 // checked before anything else so that callers without it cannot probe connection names.
-// `{user}` is percent-decoded. Not done here yet: `POST .../authorize-link` (answers 404) and
-// revoking at the provider on DELETE (the grant is only deleted from the store).
+// `{user}` is percent-decoded.
 //
 // Threads: `handle` runs on the admin worker's io_context, the one that owns `store`.
 // Errors: every failure is an answer with a refusal code (`X-OAuth-Injector-Error` and a JSON
 // body), counted in refusals_total; `handle` does not throw except on memory exhaustion.
 
+#include "authflow/link.hpp"
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
 #include "store/grant_store.hpp"
 #include "token/grant_service.hpp"
+#include "upstream/connector.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/http/message.hpp>
@@ -55,6 +57,10 @@ struct admin_hooks {
     std::function<boost::asio::awaitable<token::refresh_now_result>(const config::connection&,
                                                                     const store::grant_key&)>
         refresh;
+    /// Mints authorize links. Null: authorize-link answers 404 (no public listener).
+    const authflow::link_signer* links = nullptr;
+    /// Opens connections to revocation endpoints, on the admin io_context. Null: no revocation.
+    upstream::connector* connector = nullptr;
 };
 
 struct admin_context {

@@ -7,6 +7,8 @@
 #include "server/request_state.hpp"
 
 #include <boost/beast/core/error.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
 
 namespace oi::server {
 
@@ -120,6 +122,18 @@ asio::awaitable<bool> proxy_session::forward(request_state& rq)
     co_return co_await exchange(rq, body, stream_body);
 }
 
+std::string proxy_session::authorize_url_json(const request_state& rq) const
+{
+    // A fresh signed link, so that the client can show the user where to click (SPEC.md
+    // "Refusals"); null without a public listener to send the user to.
+    if (worker_.links == nullptr) {
+        return "null";
+    }
+    const authflow::minted_link link = worker_.links->mint(
+        rt_->cfg.public_url, rq.connection->id, rq.user, "", std::chrono::system_clock::now());
+    return boost::json::serialize(boost::json::string(link.url));
+}
+
 asio::awaitable<bool> proxy_session::resolve_token(request_state& rq, bool body_pending)
 {
     const auto found = co_await worker_.grants->lookup(*rq.connection, rq.user);
@@ -144,8 +158,8 @@ asio::awaitable<bool> proxy_session::resolve_token(request_state& rq, bool body_
 
     // No usable grant: the connection decides between an empty value and a refusal.
     if (rq.connection->missing == config::on_missing_token::reject) {
-        const std::string extra =
-            R"("connection":")" + rq.connection->id + R"(","authorize_url":null)";
+        const std::string extra = R"("connection":")" + rq.connection->id +
+                                  R"(","authorize_url":)" + authorize_url_json(rq);
         co_await refuse(rq, refusal::authorization_required,
                         "the user has not authorized this connection", body_pending, extra);
         co_return false;

@@ -67,6 +67,8 @@ private:
     bool head_contains_placeholder(const request_state& rq) const;
     asio::awaitable<bool> forward(request_state& rq);
     asio::awaitable<bool> resolve_token(request_state& rq, bool body_pending);
+    /// The `authorize_url` of an authorization_required refusal, as JSON (a string or null).
+    [[nodiscard]] std::string authorize_url_json(const request_state& rq) const;
     void build_upstream_head(request_state& rq, std::string_view framing);
     asio::awaitable<bool> read_body(request_state& rq, std::string& body);
     asio::awaitable<bool> read_body_bytes(request_state& rq);

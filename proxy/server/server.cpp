@@ -1,6 +1,8 @@
 #include "server/server.hpp"
 
 #include "admin/admin_server.hpp"
+#include "admin/public_listener.hpp"
+#include "authflow/link.hpp"
 #include "common/log.hpp"
 #include "intercept/certificate_authority.hpp"
 #include "intercept/leaf_cache.hpp"
@@ -101,7 +103,9 @@ server::server(config::config cfg)
     : runtime_(std::make_shared<const runtime>(std::move(cfg))),
       metrics_(std::make_unique<metrics::metrics>(runtime_->cfg)),
       tls_(upstream::make_client_tls_context(runtime_->cfg.upstream.ca_file)),
-      stores_(std::make_unique<store::store_factory>(runtime_->cfg.store))
+      stores_(std::make_unique<store::store_factory>(runtime_->cfg.store)),
+      links_(std::make_unique<const authflow::link_signer>(
+          authflow::link_signer::from_config(runtime_->cfg.store)))
 {
     load_interception();
     build_workers();
@@ -136,6 +140,7 @@ void server::build_workers()
         auto w = std::make_unique<worker>();
         w->runtime = runtime_;
         w->intercept_tls = intercept_tls_.get();
+        w->links = cfg.listen.public_listener ? links_.get() : nullptr;
         w->store = stores_->make(w->io);
         w->connector = std::make_unique<upstream::connector>(w->io, tls_, cfg.upstream);
         w->grants = std::make_unique<token::grant_service>(
@@ -179,11 +184,24 @@ void server::start()
                 {},
                 [&first](const config::connection& connection, const store::grant_key& key) {
                     return first.grants->refresh_now(connection, key.user);
-                }});
+                },
+                links_.get(),
+                first.connector.get()});
         if (const auto ec = admin_->listen()) {
             throw std::runtime_error("cannot listen on the admin address: " + ec.message());
         }
         admin_->start();
+    }
+    if (cfg.listen.public_listener) {
+        public_ = admin::make_public_listener(
+            first.io, authflow::public_context{cfg, *first.store, *first.connector, *metrics_,
+                                               *links_, [this](const store::grant_key& key) {
+                                                   invalidate_grant(key.connection, key.user);
+                                               }});
+        if (const auto ec = public_->listen()) {
+            throw std::runtime_error("cannot listen on the public address: " + ec.message());
+        }
+        public_->start();
     }
 
     asio::co_spawn(first.io, accept_loop(), asio::detached);
@@ -191,14 +209,21 @@ void server::start()
         w->thread = std::thread([&io = w->io] { io.run(); });
     }
 
-    log::event(
-        log::level::info, "listening",
-        {{"proxy_port", proxy_port_}, {"admin_port", admin_port()}, {"workers", workers_.size()}});
+    log::event(log::level::info, "listening",
+               {{"proxy_port", proxy_port_},
+                {"admin_port", admin_port()},
+                {"public_port", public_port()},
+                {"workers", workers_.size()}});
 }
 
 std::uint16_t server::admin_port() const noexcept
 {
     return admin_ ? admin_->port() : 0;
+}
+
+std::uint16_t server::public_port() const noexcept
+{
+    return public_ ? public_->port() : 0;
 }
 
 asio::awaitable<void> server::accept_loop()
@@ -339,6 +364,9 @@ void server::stop()
             proxy_acceptor_->close(ignored);
             if (admin_) {
                 admin_->stop();
+            }
+            if (public_) {
+                public_->stop();
             }
         });
     }

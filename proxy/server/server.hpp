@@ -30,6 +30,9 @@ class store_factory;
 namespace oi::admin {
 class admin_server;
 }
+namespace oi::authflow {
+class link_signer;
+}
 namespace oi::intercept {
 class certificate_authority;
 class leaf_cache;
@@ -53,6 +56,7 @@ public:
 
     [[nodiscard]] std::uint16_t proxy_port() const noexcept { return proxy_port_; }
     [[nodiscard]] std::uint16_t admin_port() const noexcept;
+    [[nodiscard]] std::uint16_t public_port() const noexcept;
 
 private:
     void load_interception();
@@ -69,12 +73,14 @@ private:
     std::unique_ptr<metrics::metrics> metrics_;
     boost::asio::ssl::context tls_;
     std::unique_ptr<store::store_factory> stores_;
+    std::unique_ptr<const authflow::link_signer> links_; // authorize links (authflow/link.hpp)
     std::unique_ptr<intercept::certificate_authority> ca_;
     std::unique_ptr<intercept::leaf_cache> leaves_;
     std::unique_ptr<boost::asio::ssl::context> intercept_tls_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::unique_ptr<boost::asio::ip::tcp::acceptor> proxy_acceptor_;
     std::unique_ptr<admin::admin_server> admin_;
+    std::unique_ptr<admin::admin_server> public_; // listen.public: /oauth/start, /oauth/callback
     std::uint16_t proxy_port_ = 0;
     std::size_t next_worker_ = 0;
     std::atomic<std::uint64_t> active_connections_{0};

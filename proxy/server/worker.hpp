@@ -4,6 +4,7 @@
 // hot path owned per worker so that nothing there takes a lock: the store client, the grant
 // cache, the upstream connector and connection pool.
 
+#include "authflow/link.hpp"
 #include "server/runtime.hpp"
 #include "store/grant_store.hpp"
 #include "token/grant_service.hpp"
@@ -30,6 +31,7 @@ struct worker {
     std::thread thread;
     runtime_ptr runtime; // replaced on this thread when the config is reloaded
     boost::asio::ssl::context* intercept_tls = nullptr; // set when `intercept` is configured
+    const authflow::link_signer* links = nullptr;       // set when `listen.public` is configured
 };
 
 } // namespace oi::server

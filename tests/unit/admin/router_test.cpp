@@ -432,4 +432,100 @@ TEST_CASE("an admin refresh without a grant answers 404 and other methods 405", 
     CHECK(get.res.result() == http::status::method_not_allowed);
     CHECK(get.res[http::field::allow] == "POST");
     CHECK(store_down.res.result() == http::status::service_unavailable);
+namespace {
+
+/// The fixture with a public listener, one return_to origin and a link signer.
+struct link_fixture : fixture {
+    link_fixture()
+    {
+        cfg.listen.public_listener = oi::config::endpoint{"127.0.0.1", 8081};
+        cfg.public_url = "https://auth.example.com";
+        cfg.return_to_origins = {"https://chat.example.com"};
+        hooks.links = &links;
+    }
+
+    oi::authflow::link_signer links{oi::secret{std::string(32, 'k')}};
+};
+
+constexpr const char* k_link_target = "/v1/connections/google/grants/alice/authorize-link";
+
+} // namespace
+
+TEST_CASE("an authorize link is minted for the user and connection of the path", "[admin][link]")
+{
+    link_fixture f;
+
+    const auto h =
+        f.run(http::verb::post, k_link_target, R"({"return_to":"https://chat.example.com/x"})");
+
+    REQUIRE(h.res.result_int() == 200);
+    const std::string url(body_of(h).at("url").as_string());
+    CHECK(url.rfind("https://auth.example.com/oauth/start?link=", 0) == 0);
+    CHECK(body_of(h).at("expires_at").as_string().size() == 20);
+    const auto claims =
+        f.links.verify(url.substr(url.find('=') + 1), std::chrono::system_clock::now());
+    REQUIRE(claims.has_value());
+    CHECK(claims->connection == "google");
+    CHECK(claims->user == "alice");
+    CHECK(claims->return_to == "https://chat.example.com/x");
+}
+
+TEST_CASE("an authorize link without a body has no return_to", "[admin][link]")
+{
+    link_fixture f;
+
+    const auto h = f.run(http::verb::post, k_link_target);
+
+    REQUIRE(h.res.result_int() == 200);
+    const std::string url(body_of(h).at("url").as_string());
+    const auto claims =
+        f.links.verify(url.substr(url.find('=') + 1), std::chrono::system_clock::now());
+    REQUIRE(claims.has_value());
+    CHECK(claims->return_to.empty());
+}
+
+TEST_CASE("authorize-link refuses a foreign return_to and unknown fields", "[admin][link]")
+{
+    link_fixture f;
+    const std::string body = GENERATE(as<std::string>{},
+                                      R"({"return_to":"https://evil.example/x"})",
+                                      R"({"return_to":"javascript:alert(1)"
+})",
+                                      R"({"return_to":5})", R"({"user":"bob"})", "[1]", "{");
+
+const auto h = f.run(http::verb::post, k_link_target, body);
+
+CHECK(h.res.result_int() == 400);
+CHECK(error_of(h) == "bad_request");
+}
+
+TEST_CASE("authorize-link is not found without a public listener", "[admin][link]")
+{
+    link_fixture f;
+    f.cfg.listen.public_listener.reset();
+
+    const auto h = f.run(http::verb::post, k_link_target);
+
+    CHECK(h.res.result_int() == 404);
+}
+
+TEST_CASE("authorize-link answers POST only", "[admin][link]")
+{
+    link_fixture f;
+
+    const auto h = f.run(http::verb::get, k_link_target);
+
+    CHECK(h.res.result_int() == 405);
+    CHECK(h.res[http::field::allow] == "POST");
+}
+
+TEST_CASE("deleting without a revocation_url reports nothing revoked", "[admin]")
+{
+    fixture f;
+    f.store.grants[{"google", "alice"}] = oi::store::grant{};
+
+    const auto h = f.run(http::verb::delete_, "/v1/connections/google/grants/alice");
+
+    CHECK(body_of(h).at("revoked").is_null());
+    CHECK_FALSE(body_of(h).as_object().contains("revocation_error"));
 }
