@@ -41,6 +41,9 @@ oi_log "e2e: Node (undici, axios, ws) and Python urllib through CONNECT and abso
 oi_npm_ci "$OI_ROOT/tests/e2e/clients"
 OI_BINARY="$build_dir/oauth-injector" "$OI_ROOT/tests/e2e/clients_test.sh"
 
+oi_log "e2e: authorization flow (authorize link, /oauth/start, oidc-provider, /oauth/callback)"
+OI_BINARY="$build_dir/oauth-injector" timeout 300 python3 "$OI_ROOT/tests/e2e/authflow_test.py"
+
 # Step 4: observability and container files (docker/) against the real binary's /metrics, with
 # promtool; no Docker engine needed (the image and compose file themselves are not run here).
 oi_log "ops: dashboard, Prometheus config, Dockerfile and compose checks"
