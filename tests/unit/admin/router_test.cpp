@@ -432,6 +432,8 @@ TEST_CASE("an admin refresh without a grant answers 404 and other methods 405", 
     CHECK(get.res.result() == http::status::method_not_allowed);
     CHECK(get.res[http::field::allow] == "POST");
     CHECK(store_down.res.result() == http::status::service_unavailable);
+}
+
 namespace {
 
 /// The fixture with a public listener, one return_to origin and a link signer.
