@@ -319,10 +319,18 @@ boost::asio::awaitable<result<bool>>
 redis_grant_store::put_state(std::string_view id, std::string_view record, std::chrono::seconds ttl)
 {
     const std::string key = state_key(key_prefix_, id);
-    const std::string seconds = std::to_string(std::max<long long>(1, ttl.count()));
+    co_return co_await set_if_absent(key, record, "EX", ttl.count());
+}
+
+boost::asio::awaitable<result<bool>> redis_grant_store::set_if_absent(std::string_view key,
+                                                                      std::string_view value,
+                                                                      std::string_view unit,
+                                                                      long long amount)
+{
+    const std::string expiry = std::to_string(std::max<long long>(1, amount));
 
     const auto reply = co_await client_->command(
-        std::array<std::string_view, 6>{"SET", key, record, "NX", "EX", seconds});
+        std::array<std::string_view, 6>{"SET", key, value, "NX", unit, expiry});
 
     if (!reply) {
         co_return result<bool>(boost::system::in_place_error, reply.error());

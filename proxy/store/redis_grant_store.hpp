@@ -102,6 +102,10 @@ private:
     boost::asio::awaitable<result<redis_reply>> idempotent(std::span<const std::string_view> args);
     /// `WAIT` for the configured replicas after a write.
     boost::asio::awaitable<result<void>> confirm_replicated();
+    /// `SET key value NX <unit> <amount>` (unit EX or PX, amount at least 1): true when set,
+    /// false when the key already existed.
+    boost::asio::awaitable<result<bool>> set_if_absent(std::string_view key, std::string_view value,
+                                                       std::string_view unit, long long amount);
 
     std::shared_ptr<redis_client> client_;
     std::shared_ptr<const grant_codec> codec_;
