@@ -489,16 +489,15 @@ TEST_CASE("an authorize link without a body has no return_to", "[admin][link]")
 TEST_CASE("authorize-link refuses a foreign return_to and unknown fields", "[admin][link]")
 {
     link_fixture f;
-    const std::string body = GENERATE(as<std::string>{},
-                                      R"({"return_to":"https://evil.example/x"})",
-                                      R"({"return_to":"javascript:alert(1)"
-})",
-                                      R"({"return_to":5})", R"({"user":"bob"})", "[1]", "{");
+    const std::string body =
+        GENERATE(as<std::string>{}, R"({"return_to":"https://evil.example/x"})",
+                 R"x({"return_to":"javascript:alert(1)"})x", R"({"return_to":5})",
+                 R"({"user":"bob"})", "[1]", "{");
 
-const auto h = f.run(http::verb::post, k_link_target, body);
+    const auto h = f.run(http::verb::post, k_link_target, body);
 
-CHECK(h.res.result_int() == 400);
-CHECK(error_of(h) == "bad_request");
+    CHECK(h.res.result_int() == 400);
+    CHECK(error_of(h) == "bad_request");
 }
 
 TEST_CASE("authorize-link is not found without a public listener", "[admin][link]")
