@@ -1,6 +1,7 @@
 #include "authflow/authorization_request.hpp"
 
-#include <boost/url/param.hpp>
+#include "oauth/token_request.hpp"
+
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
@@ -40,29 +41,38 @@ std::optional<std::string> authorization_redirect(const config::connection& conn
     // RFC 6749 section 3.1: the endpoint's own query is kept; a fragment is not allowed.
     url.remove_fragment();
 
-    auto params = url.params();
-    params.append({"response_type", "code"});
-    params.append({"client_id", connection.client_id});
-    params.append({"redirect_uri", parameters.redirect_uri});
+    // Encoded here rather than by Boost.URL, which leaves '+' as it is in a query while
+    // providers read the query as a form (RFC 6749 appendix B), where '+' is a space.
+    std::string query(url.encoded_query());
+    const auto append = [&query](std::string_view name, std::string_view value) {
+        query += query.empty() ? "" : "&";
+        query += oauth::form_urlencode(name);
+        query += '=';
+        query += oauth::form_urlencode(value);
+    };
+    append("response_type", "code");
+    append("client_id", connection.client_id);
+    append("redirect_uri", parameters.redirect_uri);
     const std::string scope = join_scopes(connection.scopes);
     if (!scope.empty()) {
-        params.append({"scope", scope});
+        append("scope", scope);
     }
-    params.append({"state", parameters.state});
-    params.append({"code_challenge", parameters.code_challenge});
-    params.append({"code_challenge_method", "S256"});
+    append("state", parameters.state);
+    append("code_challenge", parameters.code_challenge);
+    append("code_challenge_method", "S256");
     if (!connection.prompt.empty()) {
-        params.append({"prompt", connection.prompt});
+        append("prompt", connection.prompt);
     }
     if (!connection.access_type.empty()) {
-        params.append({"access_type", connection.access_type});
+        append("access_type", connection.access_type);
     }
     for (const auto& [name, value] : connection.extra_params) {
         if (std::find(k_flow_parameters.begin(), k_flow_parameters.end(), name) ==
             k_flow_parameters.end()) {
-            params.append({name, value});
+            append(name, value);
         }
     }
+    url.set_encoded_query(query);
     return std::string(url.buffer());
 }
 

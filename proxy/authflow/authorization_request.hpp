@@ -22,8 +22,8 @@ struct authorization_parameters {
 /// code_challenge, code_challenge_method=S256, prompt and access_type (when set), then each
 /// extra_params entry whose name is not one of those (the flow's own parameters win: an
 /// extra_params entry must not be able to replace the state or the PKCE challenge). Every name
-/// and value is percent-encoded by Boost.URL as a query parameter. nullopt when
-/// authorization_url is not an absolute URL.
+/// and value is form-urlencoded (oauth::form_urlencode: only unreserved characters stay, a space
+/// is '+'). nullopt when authorization_url is not an absolute URL.
 [[nodiscard]] std::optional<std::string>
 authorization_redirect(const config::connection& connection,
                        const authorization_parameters& parameters);

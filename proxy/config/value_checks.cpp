@@ -159,6 +159,10 @@ checked<std::string> check_http_url(std::string_view text)
 
 checked<std::string> url_origin(std::string_view text, bool origin_only)
 {
+    // A fragment (for a single-page app's route) does not change the origin.
+    if (!origin_only) {
+        text = text.substr(0, text.find('#'));
+    }
     auto checked_url = check_http_url(text);
     if (auto* err = std::get_if<value_error>(&checked_url)) {
         return *err;

@@ -68,7 +68,9 @@ TEST_CASE("reserved characters of values are percent-encoded in the redirect",
 
     REQUIRE(url.has_value());
     CHECK(url->find("login_hint=a%26b%3Dc%23d") != std::string::npos);
-    CHECK(url->find("client_id=client%20id%2B1") != std::string::npos);
+    CHECK(url->find("client_id=client+id%2B1") != std::string::npos);
+    CHECK(url->find("redirect_uri=http%3A%2F%2F127.0.0.1%3A8081%2Foauth%2Fcallback") !=
+          std::string::npos);
     CHECK(url->find('#') == std::string::npos);
     CHECK(url->find(' ') == std::string::npos);
 }

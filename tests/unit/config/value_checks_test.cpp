@@ -195,6 +195,7 @@ TEST_CASE("url_origin reduces a URL to scheme, lower-case host and non-default p
         {"//chat.example.com", false, ""},
     }));
 
+    INFO(text);
     const auto result = url_origin(text, only);
 
     if (expected.empty()) {

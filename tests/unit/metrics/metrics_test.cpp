@@ -158,7 +158,16 @@ TEST_CASE("no label value comes from outside the config and the fixed sets", "[m
                                   "failure",
                                   "new",
                                   "reused",
-                                  "failed"};
+                                  "failed",
+                                  "started",
+                                  "connected",
+                                  "denied",
+                                  "provider_error",
+                                  "exchange_failed",
+                                  "invalid_link",
+                                  "invalid_state",
+                                  "store_error",
+                                  "revoked"};
     for (std::size_t i = 0; i < oi::metrics::k_refusal_count; ++i) {
         allowed.emplace(oi::refusal_code(static_cast<oi::refusal>(i)));
     }
