@@ -242,6 +242,7 @@ std::string print_config(const config& c)
     out << YAML::BeginMap;
     listen(out, c.listen);
     out << YAML::Key << "public_url" << YAML::Value << c.public_url;
+    strings(out, "return_to_origins", c.return_to_origins);
     out << YAML::Key << "admin_token" << YAML::Value << masked(c.admin_token);
     out << YAML::Key << "threads" << YAML::Value << c.threads;
     store(out, c.store);
