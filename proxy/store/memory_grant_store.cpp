@@ -85,15 +85,6 @@ std::chrono::milliseconds memory_grant_backend::cooldown_left(const grant_key& k
     return std::chrono::ceil<std::chrono::milliseconds>(it->second - now);
 }
 
-memory_grant_store::memory_grant_store(std::shared_ptr<memory_grant_backend> backend)
-    : backend_(std::move(backend))
-{}
-
-boost::asio::awaitable<result<std::optional<grant>>> memory_grant_store::load(const grant_key& key)
-{
-    co_return backend_->find(key);
-}
-
 bool memory_grant_backend::put_state(std::string_view id, std::string_view record,
                                      std::chrono::seconds ttl)
 {
