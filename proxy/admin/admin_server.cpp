@@ -215,7 +215,12 @@ admin_server::admin_server(asio::io_context& ioc, const config::config& cfg,
           ioc, listener_options{cfg.listen.admin}, metrics,
           [&cfg, &store, &metrics, hooks = std::make_shared<const admin_hooks>(std::move(hooks))](
               const request& req) -> asio::awaitable<handled> {
-              const admin_context ctx{cfg, store, metrics, *hooks};
+              // The configuration in force now (it changes on reload), held for this request.
+              const std::shared_ptr<const config::config> now =
+                  hooks->current_config
+                      ? hooks->current_config()
+                      : std::shared_ptr<const config::config>{std::shared_ptr<void>{}, &cfg};
+              const admin_context ctx{*now, store, metrics, *hooks};
               co_return co_await handle(req, ctx);
           })
 {}

@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 #include <boost/url/parse.hpp>
@@ -33,6 +34,7 @@ constexpr std::string_view k_route_metrics = "/metrics";
 constexpr std::string_view k_route_connections = "/v1/connections";
 constexpr std::string_view k_route_grant = "/v1/connections/{c}/grants/{user}";
 constexpr std::string_view k_route_refresh = "/v1/connections/{c}/grants/{user}/refresh";
+constexpr std::string_view k_route_reload = "/v1/reload";
 constexpr std::string_view k_route_other = "other";
 
 // User ids are opaque to the proxy but end up in store keys and log fields: keep them sane.
@@ -301,10 +303,44 @@ awaitable<handled> post_refresh(const request& req, const admin_context& ctx,
     co_return refresh_answer(ctx, req, r);
 }
 
+// POST /v1/reload: the outcome of server::reload, errors listed as they were logged.
+handled reload(const request& req, const admin_context& ctx)
+{
+    if (!ctx.hooks.reload) {
+        return refuse(ctx, req, refusal::not_found, "no such route", k_route_other);
+    }
+    if (req.method() != http::verb::post) {
+        return method_not_allowed(ctx, req, "POST", k_route_reload);
+    }
+    const config::reload_outcome out = ctx.hooks.reload();
+    if (out.reloaded) {
+        return {json_response(http::status::ok, R"({"reloaded":true})", req), k_route_reload};
+    }
+
+    const std::string_view message = out.failure == refusal::restart_required
+                                         ? "the new configuration changes keys that need a restart"
+                                         : "the new configuration has errors";
+    handled h = refuse(ctx, req, out.failure, message, k_route_reload);
+    boost::json::object body;
+    body["error"] = refusal_code(out.failure);
+    body["message"] = message;
+    body["reloaded"] = false;
+    auto& errors = body["errors"].emplace_array();
+    for (const auto& e : out.errors) {
+        errors.emplace_back(e);
+    }
+    h.res.body() = boost::json::serialize(body);
+    h.res.prepare_payload();
+    return h;
+}
+
 // Everything under /v1/, after the bearer token was accepted.
 awaitable<handled> v1(const request& req, const admin_context& ctx,
                       const std::vector<std::string>& seg)
 {
+    if (seg.size() == 2 && seg[1] == "reload") {
+        co_return reload(req, ctx);
+    }
     if (seg.size() == 2 && seg[1] == "connections") {
         if (req.method() != http::verb::get) {
             co_return method_not_allowed(ctx, req, "GET", k_route_connections);

@@ -16,6 +16,9 @@
 //   POST /v1/connections/{c}/grants/{user}/refresh  refresh now; answers the grant status and
 //                                                  the outcome, never a token (not in SPEC.md)
 //   POST /v1/connections/{c}/grants/{user}/authorize-link   (grant_actions.hpp)
+//   POST /v1/reload                                reads the config file again (hooks.reload):
+//                                                  200 {"reloaded":true}, or 422 config_invalid /
+//                                                  409 restart_required with "errors": [...]
 //
 // Everything under /v1/ needs `Authorization: Bearer <admin_token>` (compared in constant time),
 // checked before anything else so that callers without it cannot probe connection names.
@@ -27,6 +30,7 @@
 
 #include "authflow/link.hpp"
 #include "config/config.hpp"
+#include "config/reload_policy.hpp"
 #include "metrics/metrics.hpp"
 #include "store/grant_store.hpp"
 #include "token/grant_service.hpp"
@@ -38,6 +42,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string_view>
 
 namespace oi::admin {
@@ -61,6 +66,11 @@ struct admin_hooks {
     const authflow::link_signer* links = nullptr;
     /// Opens connections to revocation endpoints, on the admin io_context. Null: no revocation.
     upstream::connector* connector = nullptr;
+    /// The configuration in force, taken once per admin request (it changes on reload). May be
+    /// empty: the configuration the admin server was made with.
+    std::function<std::shared_ptr<const config::config>()> current_config;
+    /// Reloads the configuration file (POST /v1/reload). May be empty: the route answers 404.
+    std::function<config::reload_outcome()> reload;
 };
 
 struct admin_context {

@@ -250,6 +250,13 @@ void init(level min_level, bool json)
     g.logger.store(std::move(logger));
 }
 
+void reconfigure(level min_level, bool json) noexcept
+{
+    global_state& g = global();
+    g.json.store(json);
+    g.min_level.store(static_cast<int>(min_level));
+}
+
 void flush()
 {
     global().logger.load()->flush();

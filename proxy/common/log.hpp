@@ -42,6 +42,9 @@ inline constexpr std::size_t k_queue_size = 8192;
 /// Configures the process-wide logger. Call once at start-up, before workers start.
 void init(level min_level, bool json);
 
+/// Changes the level and format of a running logger (a configuration reload). Any thread.
+void reconfigure(level min_level, bool json) noexcept;
+
 /// Asks the writer thread to flush its sink. Lines still queued at a normal exit are written when
 /// the writer is joined during static destruction; after a crash they are lost.
 void flush();

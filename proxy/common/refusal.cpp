@@ -33,7 +33,12 @@ constexpr std::array k_refusals{
     refusal_info{"not_found", 404, "Not Found"},
     refusal_info{"method_not_allowed", 405, "Method Not Allowed"},
     refusal_info{"unauthorized", 401, "Unauthorized"},
+    refusal_info{"config_invalid", 422, "Unprocessable Content"},
+    refusal_info{"restart_required", 409, "Conflict"},
 };
+
+static_assert(k_refusals.size() == static_cast<std::size_t>(k_last_refusal) + 1,
+              "every refusal has a code, a status and a reason phrase");
 
 const refusal_info& info(refusal r) noexcept
 {

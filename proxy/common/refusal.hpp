@@ -26,7 +26,12 @@ enum class refusal {
     not_found,              // 404 (admin and public listeners)
     method_not_allowed,     // 405
     unauthorized,           // 401 (admin API bearer token)
+    config_invalid,         // 422: a reload read a configuration with errors
+    restart_required,       // 409: a reload changes keys that only a restart applies
 };
+
+/// The last enumerator: counters are sized from it. Keep it up to date when adding codes.
+inline constexpr refusal k_last_refusal = refusal::restart_required;
 
 [[nodiscard]] std::string_view refusal_code(refusal r) noexcept;
 [[nodiscard]] unsigned refusal_status(refusal r) noexcept;

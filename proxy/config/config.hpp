@@ -139,12 +139,18 @@ struct limits_config {
     duration idle_timeout = std::chrono::seconds(60);
     duration header_timeout = std::chrono::seconds(30); // whole request head must arrive in this
     std::uint64_t max_connections = 10000;
+    // SIGTERM: how long requests in flight may still run before their connections are cut.
+    duration shutdown_timeout = std::chrono::seconds(30);
 };
 
 struct log_config {
     enum class format_kind { json, text };
     std::string level = "info";
     format_kind format = format_kind::json;
+    // Carries the request id to the upstream; empty: not sent. A well-formed incoming value is
+    // kept (the runner's id), anything else is replaced by the proxy's own.
+    std::string request_id_header = "X-Request-Id";
+    bool include_user = false; // the end user's id in the access log line
 };
 
 struct config {

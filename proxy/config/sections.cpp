@@ -175,11 +175,12 @@ void read_intercept(yaml_reader& r, const entry& at, intercept_config& out)
 
 void read_limits(yaml_reader& r, const entry& at, limits_config& out)
 {
-    constexpr std::array<key_spec, 5> k_keys{{{"max_header_bytes"},
+    constexpr std::array<key_spec, 6> k_keys{{{"max_header_bytes"},
                                               {"max_body_bytes"},
                                               {"idle_timeout"},
                                               {"header_timeout"},
-                                              {"max_connections"}}};
+                                              {"max_connections"},
+                                              {"shutdown_timeout"}}};
     auto map = r.fixed_map(at, k_keys);
     if (!map) {
         return;
@@ -191,13 +192,16 @@ void read_limits(yaml_reader& r, const entry& at, limits_config& out)
     assign(*map, "max_body_bytes", out.max_body_bytes, size);
     assign(*map, "idle_timeout", out.idle_timeout, positive_duration);
     assign(*map, "header_timeout", out.header_timeout, positive_duration);
+    assign(*map, "shutdown_timeout", out.shutdown_timeout,
+           [&](const entry& e) { return r.duration(e, true); });
     assign(*map, "max_connections", out.max_connections,
            [&](const entry& e) { return r.integer(e, 1, 10'000'000); });
 }
 
 void read_log(yaml_reader& r, const entry& at, log_config& out)
 {
-    constexpr std::array<key_spec, 2> k_keys{{{"level"}, {"format"}}};
+    constexpr std::array<key_spec, 4> k_keys{
+        {{"level"}, {"format"}, {"request_id_header"}, {"include_user"}}};
     auto map = r.fixed_map(at, k_keys);
     if (!map) {
         return;
@@ -217,6 +221,15 @@ void read_log(yaml_reader& r, const entry& at, log_config& out)
                 *index == 0 ? log_config::format_kind::json : log_config::format_kind::text;
         }
     }
+    if (const entry* e = map->find("request_id_header")) {
+        auto name = r.string(*e);
+        if (name && !name->empty() && !is_http_token(*name)) {
+            r.error(*e, "not a valid HTTP header name (empty: do not send the request id)");
+        } else if (name) {
+            out.request_id_header = std::move(*name);
+        }
+    }
+    assign(*map, "include_user", out.include_user, [&](const entry& e) { return r.boolean(e); });
 }
 
 } // namespace oi::config::detail

@@ -6,6 +6,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
+#include <map>
 
 namespace oi::metrics {
 
@@ -71,6 +72,13 @@ std::vector<std::string> as_strings(const std::array<std::string_view, n>& a)
     return {a.begin(), a.end()};
 }
 
+void bump(prometheus::Counter* c) noexcept
+{
+    if (c != nullptr) {
+        c->Increment();
+    }
+}
+
 template <typename Map> std::vector<std::string> keys_of(const Map& map)
 {
     std::vector<std::string> keys;
@@ -79,13 +87,6 @@ template <typename Map> std::vector<std::string> keys_of(const Map& map)
         keys.push_back(key);
     }
     return keys;
-}
-
-std::size_t find_sorted(const std::vector<std::string>& ids, std::string_view id) noexcept
-{
-    const auto it = std::lower_bound(
-        ids.begin(), ids.end(), id, [](const std::string& a, std::string_view b) { return a < b; });
-    return it != ids.end() && *it == id ? static_cast<std::size_t>(it - ids.begin()) : ids.size();
 }
 
 /// One series per connection (and `none` when `with_none`) x result, connection-major.
@@ -116,6 +117,16 @@ void bump(prometheus::Counter* c) noexcept
 }
 
 } // namespace
+
+struct metrics::label_table {
+    using index = std::map<std::string, std::size_t, std::less<>>;
+    index plugin_rows;     // each configured plugin's current row in `requests`
+    index pair_rows;       // "plugin\nconnection" -> row; row 0 is the unknown plugin
+    index connection_rows; // each connection ever configured -> its row in `refresh`
+    std::vector<prometheus::Counter*> requests;   // [row * outcome::k_count + outcome]
+    std::vector<prometheus::Counter*> refresh;    // [row * refresh results + result]
+    std::vector<prometheus::Counter*> lock_waits; // [row]
+};
 
 std::string_view label(cache_result r) noexcept
 {
@@ -159,8 +170,7 @@ std::string_view label(outcome o) noexcept
 }
 
 metrics::metrics(const config::config& cfg)
-    : registry_(std::make_shared<prometheus::Registry>()), plugin_ids_(keys_of(cfg.plugins)),
-      connection_ids_(keys_of(cfg.connections)),
+    : registry_(std::make_shared<prometheus::Registry>()),
       request_duration_(full_name("request_duration_seconds"),
                         "Time from a proxy request's head to the end of its response",
                         latency_buckets(), "outcome",
@@ -172,52 +182,33 @@ metrics::metrics(const config::config& cfg)
                       store_buckets(), "operation", as_strings(k_store_labels)),
       refresh_duration_(full_name("token_refresh_duration_seconds"),
                         "Time one token refresh took, waiting for another owner's lock included",
-                        latency_buckets(), "connection", connection_ids_),
+                        latency_buckets(), "connection", keys_of(cfg.connections)),
       lock_wait_duration_(full_name("token_refresh_lock_wait_seconds"),
                           "Time a token refresh waited for another owner's refresh lock",
-                          latency_buckets(), "connection", connection_ids_)
+                          latency_buckets(), "connection", keys_of(cfg.connections))
 {
     prometheus::Registry& r = *registry_;
 
-    // requests_total: one series per (plugin or unknown) x outcome.
-    auto& requests = counter_family(r, "requests_total", "Proxy requests by plugin and outcome");
-    requests_.reserve((plugin_ids_.size() + 1) * outcome::k_count);
-    for (std::size_t p = 0; p <= plugin_ids_.size(); ++p) {
-        const bool known = p < plugin_ids_.size();
-        const std::string plugin(known ? plugin_ids_[p] : std::string(k_unknown_plugin));
-        const std::string connection(known ? cfg.plugins.at(plugin).connection_id
-                                           : std::string(k_no_connection));
-        for (std::size_t o = 0; o < outcome::k_count; ++o) {
-            const std::string_view outcome_label =
-                o == 0 ? "forwarded"
-                       : (o == 1 ? "client_error" : refusal_code(static_cast<refusal>(o - 2)));
-            requests_.push_back(&requests.Add({{"plugin", plugin},
-                                               {"connection", connection},
-                                               {"outcome", std::string(outcome_label)}}));
-        }
-    }
+    requests_family_ = &counter_family(r, "requests_total", "Proxy requests by plugin and outcome");
+    refresh_family_ = &counter_family(r, "token_refresh_total", "Token refreshes by result");
+    lock_waits_family_ = &counter_family(r, "token_refresh_lock_waits_total",
+                                         "Token refreshes that found another owner's refresh lock");
+    add_config(cfg);
 
-    // token_refresh_total: one series per connection x result.
-    auto& refresh = counter_family(r, "token_refresh_total", "Token refreshes by result");
-    for (const std::string& connection : connection_ids_) {
-        for (const std::string_view result : k_refresh_labels) {
-            refresh_.push_back(
-                &refresh.Add({{"connection", connection}, {"result", std::string(result)}}));
-        }
+    // The authorization flow's series cover the start-up connections, in their row order; a
+    // connection added by a reload counts under `none` (the public listener serves the start-up
+    // configuration anyway).
+    std::vector<std::string> flow_ids(table().connection_rows.size());
+    for (const auto& [id, row] : table().connection_rows) {
+        flow_ids[row] = id;
     }
-
-    auto& lock_waits = counter_family(r, "token_refresh_lock_waits_total",
-                                      "Token refreshes that found another owner's refresh lock");
-    for (const std::string& connection : connection_ids_) {
-        lock_waits_.push_back(&lock_waits.Add({{"connection", connection}}));
-    }
-
+    flow_connections_ = flow_ids.size();
     authorizations_ = per_connection(
-        counter_family(r, "authorizations_total", "End-user authorizations by outcome"),
-        connection_ids_, true, k_authorization_labels);
+        counter_family(r, "authorizations_total", "End-user authorizations by outcome"), flow_ids,
+        true, k_authorization_labels);
     revocations_ = per_connection(
         counter_family(r, "token_revocations_total", "Token revocations at disconnect"),
-        connection_ids_, false, k_revocation_labels);
+        std::move(flow_ids), false, k_revocation_labels);
 
     add_each(counter_family(r, "token_cache_lookups_total", "In-process grant cache lookups"),
              "result", k_cache_labels, cache_);
@@ -247,22 +238,84 @@ metrics::metrics(const config::config& cfg)
 
 metrics::~metrics() = default;
 
+const metrics::label_table& metrics::table() const noexcept
+{
+    return *table_.load(std::memory_order_acquire);
+}
+
 std::size_t metrics::plugin_index(std::string_view plugin_id) const noexcept
 {
-    return find_sorted(plugin_ids_, plugin_id);
+    const auto& rows = table().plugin_rows;
+    const auto it = rows.find(plugin_id);
+    return it == rows.end() ? unknown_plugin() : it->second;
 }
 
 std::size_t metrics::connection_index(std::string_view connection_id) const noexcept
 {
-    return find_sorted(connection_ids_, connection_id);
+    const auto& rows = table().connection_rows;
+    const auto it = rows.find(connection_id);
+    return it == rows.end() ? no_connection() : it->second;
+}
+
+void metrics::add_config(const config::config& cfg)
+{
+    const std::lock_guard lock{tables_mutex_};
+    const label_table* current = table_.load(std::memory_order_acquire);
+    auto next = current != nullptr ? std::make_unique<label_table>(*current)
+                                   : std::make_unique<label_table>();
+    if (current == nullptr) {
+        add_request_row(*next, std::string{k_unknown_plugin}, std::string{k_no_connection});
+    }
+
+    // The current row of each configured plugin: its (plugin, connection) pair, new or seen.
+    next->plugin_rows.clear();
+    for (const auto& [id, plugin] : cfg.plugins) {
+        next->plugin_rows.emplace(id, add_request_row(*next, id, plugin.connection_id));
+    }
+    for (const auto& [id, connection] : cfg.connections) {
+        if (next->connection_rows.contains(id)) {
+            continue;
+        }
+        next->connection_rows.emplace(id, next->refresh.size() / k_refresh_labels.size());
+        for (const std::string_view result : k_refresh_labels) {
+            next->refresh.push_back(
+                &refresh_family_->Add({{"connection", id}, {"result", std::string(result)}}));
+        }
+        next->lock_waits.push_back(&lock_waits_family_->Add({{"connection", id}}));
+    }
+
+    table_.store(next.get(), std::memory_order_release);
+    tables_.push_back(std::move(next));
+}
+
+std::size_t metrics::add_request_row(label_table& t, const std::string& plugin,
+                                     const std::string& connection)
+{
+    const std::string pair = plugin + '\n' + connection;
+    if (const auto it = t.pair_rows.find(pair); it != t.pair_rows.end()) {
+        return it->second;
+    }
+    const std::size_t row = t.requests.size() / outcome::k_count;
+    for (std::size_t o = 0; o < outcome::k_count; ++o) {
+        const std::string_view outcome_label =
+            o == 0 ? "forwarded"
+                   : (o == 1 ? "client_error" : refusal_code(static_cast<refusal>(o - 2)));
+        t.requests.push_back(&requests_family_->Add({{"plugin", plugin},
+                                                     {"connection", connection},
+                                                     {"outcome", std::string(outcome_label)}}));
+    }
+    t.pair_rows.emplace(pair, row);
+    return row;
 }
 
 void metrics::request_done(std::size_t plugin, outcome o, double seconds) noexcept
 {
-    if (plugin > plugin_ids_.size() || o.index() >= outcome::k_count) {
+    const auto& requests = table().requests;
+    const std::size_t i = plugin * outcome::k_count + o.index();
+    if (o.index() >= outcome::k_count || i >= requests.size()) {
         return;
     }
-    bump(requests_[plugin * outcome::k_count + o.index()]);
+    bump(requests[i]);
 
     if (o.is_refusal()) {
         bump(refusals_[o.index() - 2]);
@@ -286,8 +339,12 @@ void metrics::upstream_connection_used(upstream_connection r) noexcept
 
 void metrics::token_refresh(std::size_t connection, refresh_result r) noexcept
 {
+    const auto& refresh = table().refresh;
+    if (connection == no_connection() || static_cast<std::size_t>(r) >= k_refresh_labels.size()) {
+        return;
+    }
     const auto i = connection * k_refresh_labels.size() + static_cast<std::size_t>(r);
-    bump(connection < connection_ids_.size() && i < refresh_.size() ? refresh_[i] : nullptr);
+    bump(i < refresh.size() ? refresh[i] : nullptr);
 }
 
 void metrics::token_refresh_duration(std::size_t connection, double seconds) noexcept
@@ -297,13 +354,14 @@ void metrics::token_refresh_duration(std::size_t connection, double seconds) noe
 
 void metrics::token_refresh_lock_wait(std::size_t connection, double seconds) noexcept
 {
-    bump(connection < lock_waits_.size() ? lock_waits_[connection] : nullptr);
+    const auto& lock_waits = table().lock_waits;
+    bump(connection < lock_waits.size() ? lock_waits[connection] : nullptr);
     lock_wait_duration_.observe(connection, seconds);
 }
 
 void metrics::authorization(std::size_t connection, authorization_result r) noexcept
 {
-    const auto i = std::min(connection, connection_ids_.size()) * k_authorization_labels.size() +
+    const auto i = std::min(connection, flow_connections_) * k_authorization_labels.size() +
                    static_cast<std::size_t>(r);
     bump(i < authorizations_.size() ? authorizations_[i] : nullptr);
 }
@@ -311,7 +369,7 @@ void metrics::authorization(std::size_t connection, authorization_result r) noex
 void metrics::revocation(std::size_t connection, revocation_result r) noexcept
 {
     const auto i = connection * k_revocation_labels.size() + static_cast<std::size_t>(r);
-    bump(connection < connection_ids_.size() && i < revocations_.size() ? revocations_[i]
+    bump(connection < flow_connections_ && i < revocations_.size() ? revocations_[i]
                                                                         : nullptr);
 }
 

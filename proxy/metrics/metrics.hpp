@@ -4,12 +4,15 @@
 //
 // Ownership: one `metrics` per process, made by the server at start-up from the config and
 // shared by reference with every worker, listener and the admin API; it must outlive them.
-// Threads: every recording call is safe from any thread and never locks or allocates. All label
-// sets are resolved at construction (prometheus-cpp's Family::Add locks, so it is called only
-// there) into arrays indexed by plugin index, connection index or an enum. Label values come only
-// from the config and from the enums below, never from requests, so cardinality is bounded:
-// requests_total has (plugins + 1) x (2 + refusal codes) series.
-// Errors: none are reported; an index out of range (a programming error) is not counted.
+// Threads: every recording call is safe from any thread and never locks or allocates. Label sets
+// are resolved ahead (prometheus-cpp's Family::Add locks) into tables indexed by a plugin row, a
+// connection row or an enum: at construction, and by `add_config` when a reload brings new
+// plugins or connections. Rows are only ever appended, so an index obtained before a reload stays
+// valid; every published table is kept until the metrics object dies (a few KB per reload). A
+// series, once created, stays: Prometheus counters must not vanish. Label values come only from
+// the config and from the enums below, never from requests, so cardinality is bounded:
+// requests_total has (distinct plugin/connection pairs + 1) x (2 + refusal codes) series. Errors:
+// none are reported; an index out of range (a programming error) is not counted.
 //
 // Families:
 //   requests_total{plugin,connection,outcome}   proxy requests; outcome is `forwarded`,
@@ -22,6 +25,8 @@
 //   token_refresh_duration_seconds{connection}  histogram; one refresh flight, lock wait included
 //   token_refresh_lock_waits_total{connection}  flights that found another owner's refresh lock
 //   token_refresh_lock_wait_seconds{connection} histogram; how long those flights waited
+//                                               (these two histograms have series only for the
+//                                               connections of the start-up configuration)
 //   token_cache_lookups_total{result}           hit|miss|stale
 //   store_errors_total{operation}               see store_op
 //   store_duration_seconds{operation}           histogram
@@ -39,9 +44,13 @@
 #include "config/config.hpp"
 #include "metrics/histogram_family.hpp"
 
+#include <prometheus/family.h>
+
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,8 +63,7 @@ class Registry;
 
 namespace oi::metrics {
 
-/// `refusal::unauthorized` is the last enumerator of oi::refusal; update with the enum.
-inline constexpr std::size_t k_refusal_count = static_cast<std::size_t>(refusal::unauthorized) + 1;
+inline constexpr std::size_t k_refusal_count = static_cast<std::size_t>(k_last_refusal) + 1;
 
 /// The Content-Type of `serialize()`'s output (Prometheus text exposition format 0.0.4).
 inline constexpr std::string_view k_content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -118,12 +126,17 @@ public:
 
     // ---- index lookups: once per request, read-only, no lock ----
 
-    /// The plugin's index, or `unknown_plugin()` when the id is not in the config.
+    /// The plugin's row (with its current connection), or `unknown_plugin()` when the id is not
+    /// in the config.
     [[nodiscard]] std::size_t plugin_index(std::string_view plugin_id) const noexcept;
-    [[nodiscard]] std::size_t unknown_plugin() const noexcept { return plugin_ids_.size(); }
-    /// The connection's index, or `connection_count()` when the id is not in the config.
+    [[nodiscard]] static constexpr std::size_t unknown_plugin() noexcept { return 0; }
+    /// The connection's row, or `no_connection()` when the id is not in the config.
     [[nodiscard]] std::size_t connection_index(std::string_view connection_id) const noexcept;
-    [[nodiscard]] std::size_t connection_count() const noexcept { return connection_ids_.size(); }
+    [[nodiscard]] static constexpr std::size_t no_connection() noexcept { return SIZE_MAX; }
+
+    /// Creates the series of the plugins and connections in `cfg` that have none yet (a reload).
+    /// Any thread; serialized with other calls of add_config.
+    void add_config(const config::config& cfg);
 
     // ---- recording: any thread, never locks or allocates ----
 
@@ -153,13 +166,19 @@ public:
     [[nodiscard]] std::string serialize() const;
 
 private:
-    std::shared_ptr<prometheus::Registry> registry_;
-    std::vector<std::string> plugin_ids_;     // sorted (config::plugins is a std::map)
-    std::vector<std::string> connection_ids_; // sorted
+    struct label_table; // plugin and connection rows; defined in metrics.cpp
 
-    std::vector<prometheus::Counter*> requests_;   // [plugin * outcome::k_count + outcome]
-    std::vector<prometheus::Counter*> refresh_;    // [connection * 4 + result]
-    std::vector<prometheus::Counter*> lock_waits_; // [connection]
+    [[nodiscard]] const label_table& table() const noexcept;
+    std::size_t add_request_row(label_table& t, const std::string& plugin,
+                                const std::string& connection);
+
+    std::shared_ptr<prometheus::Registry> registry_;
+    prometheus::Family<prometheus::Counter>* requests_family_ = nullptr;
+    prometheus::Family<prometheus::Counter>* refresh_family_ = nullptr;
+    prometheus::Family<prometheus::Counter>* lock_waits_family_ = nullptr;
+    std::mutex tables_mutex_; // add_config
+    std::vector<std::unique_ptr<const label_table>> tables_;
+    std::atomic<const label_table*> table_{nullptr}; // the newest of tables_
     std::array<prometheus::Counter*, 3> cache_{};
     std::array<prometheus::Counter*, 6> store_errors_{};
     std::array<prometheus::Gauge*, 3> active_{};
@@ -169,6 +188,7 @@ private:
     std::array<prometheus::Counter*, k_refusal_count> refusals_{};
     std::vector<prometheus::Counter*> authorizations_; // [connection (or none) * 8 + result]
     std::vector<prometheus::Counter*> revocations_;    // [connection * 2 + result]
+    std::size_t flow_connections_ = 0; // connections with authorization and revocation series
 
     histogram_family request_duration_;
     histogram_family upstream_duration_;

@@ -2,7 +2,8 @@
 
 // What one proxied request did, reported once when it ends: the access log line and the request
 // metrics are both made from it. Holds no secret, by construction: only ids from the config, the
-// upstream host, sizes, timings and the outcome.
+// upstream host, sizes, timings and the outcome; the end user's id only when the operator set
+// `log.include_user` (it never reaches a metric label).
 
 #include "common/refusal.hpp"
 
@@ -16,6 +17,7 @@ struct exchange_record {
     std::string request_id;
     std::string plugin;     // as configured; empty when the identity was not established
     std::string connection; // connection id; empty when none
+    std::string user;       // end user id; empty unless log.include_user
     bool plugin_known = false;
     std::string method;
     std::string scheme;

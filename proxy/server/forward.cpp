@@ -186,9 +186,11 @@ void proxy_session::build_upstream_head(request_state& rq, std::string_view fram
     out_.append(http::host_header_value(rq.target.scheme, rq.target.host, rq.target.port));
     out_.append("\r\n");
 
-    // End-to-end fields, placeholders replaced.
+    // End-to-end fields, placeholders replaced; the request id field is the proxy's own.
+    const std::string& request_id_header = rt_->cfg.log.request_id_header;
     for (const auto& field : head_.fields) {
-        if (!request_state::forwarded(head_, rt_->cfg.identity, field)) {
+        if (!request_state::forwarded(head_, rt_->cfg.identity, field) ||
+            (!request_id_header.empty() && http::iequals(field.name, request_id_header))) {
             continue;
         }
         out_.append(field.name).append(": ");
@@ -198,6 +200,9 @@ void proxy_session::build_upstream_head(request_state& rq, std::string_view fram
             out_.append(field.value);
         }
         out_.append("\r\n");
+    }
+    if (!request_id_header.empty()) {
+        out_.append(request_id_header).append(": ").append(rq.rec.request_id).append("\r\n");
     }
     out_.append(framing);
     out_.append("\r\n");

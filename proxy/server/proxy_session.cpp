@@ -15,6 +15,26 @@ constexpr std::size_t k_linger_drain_bytes = 256 * 1024;
 constexpr std::string_view k_tunnel_identity_differs =
     "the identity inside the tunnel differs from the CONNECT's";
 
+// A request id from the client is passed on only when it cannot smuggle anything into a header
+// or a log line: bounded, and from a conservative character set.
+constexpr std::size_t k_max_request_id_bytes = 128;
+
+bool acceptable_request_id(std::string_view id)
+{
+    if (id.empty() || id.size() > k_max_request_id_bytes) {
+        return false;
+    }
+    for (const char c : id) {
+        const bool alnum =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && c != '-' && c != '_' && c != '.' && c != ':' && c != '+' && c != '/' &&
+            c != '=') {
+            return false;
+        }
+    }
+    return true;
+}
+
 /// Where the head ends (just past the empty line), or npos. Bare-LF line endings also end the
 /// search so that the strict parser gets to refuse them instead of waiting for more bytes.
 std::size_t find_head_end(std::string_view data, std::size_t from)
@@ -43,8 +63,16 @@ proxy_session::proxy_session(worker& w, std::unique_ptr<byte_stream> client, run
 
 asio::awaitable<void> proxy_session::run()
 {
+    worker_.sessions.insert(this);
+    struct unregister {
+        worker& w;
+        proxy_session* s;
+        ~unregister() { w.sessions.erase(s); }
+    } const registered{worker_, this};
+
     for (;;) {
-        // Each request is served with the configuration current when it started.
+        // The head is read under the limits in force now; the request is then served with the
+        // configuration current when its head arrived, to its end, even across a reload.
         rt_ = runtime_source_();
 
         request_state rq;
@@ -54,10 +82,15 @@ asio::awaitable<void> proxy_session::run()
         if (status == head_status::closed) {
             break;
         }
+        rt_ = runtime_source_();
+        adopt_request_id(rq);
 
         bool keep_going = false;
         if (status == head_status::ok) {
             keep_going = co_await serve(rq);
+        }
+        if (rt_->cfg.log.include_user) {
+            rq.rec.user = rq.user; // the operator opted in (log.include_user)
         }
         on_exchange_(rq.rec);
         if (!keep_going || close_after_) {
@@ -65,6 +98,29 @@ asio::awaitable<void> proxy_session::run()
         }
     }
     co_await close_client();
+}
+
+void proxy_session::drain()
+{
+    close_after_ = true;
+    if (idle_) {
+        // Ends the pending read with end-of-stream, for plain and TLS clients alike.
+        error_code ignored;
+        client_->socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    }
+}
+
+void proxy_session::adopt_request_id(request_state& rq) const
+{
+    const std::string& name = rt_->cfg.log.request_id_header;
+    if (name.empty()) {
+        return;
+    }
+    bool duplicated = false;
+    const auto incoming = request_state::single_field(head_, name, duplicated);
+    if (incoming && !duplicated && acceptable_request_id(*incoming)) {
+        rq.rec.request_id = *incoming;
+    }
 }
 
 asio::awaitable<void> proxy_session::close_client()
@@ -131,13 +187,18 @@ asio::awaitable<proxy_session::head_status> proxy_session::read_request_head(req
 
         // Wait for more: idle between requests, then a deadline for the whole head (slowloris).
         if (data.empty()) {
+            if (worker_.draining) {
+                co_return head_status::closed;
+            }
             client_->expires_after(limits.idle_timeout);
         } else if (!deadline_set) {
             client_->expires_after(limits.header_timeout);
             deadline_set = true;
         }
         error_code ec;
+        idle_ = data.empty();
         const std::size_t n = co_await client_->read_some(in_.prepare(k_read_chunk), ec);
+        idle_ = false;
         in_.commit(n);
         if (ec) {
             if (!data.empty() && ec == boost::beast::error::timeout) {

@@ -46,6 +46,10 @@ public:
 
     asio::awaitable<void> run();
 
+    /// Graceful shutdown (worker.draining is set): an idle connection is closed now, one with a
+    /// request in flight after its response, which says `Connection: close`. Worker's thread.
+    void drain();
+
 private:
     enum class head_status { ok, closed, refused };
 
@@ -56,6 +60,7 @@ private:
 
     asio::awaitable<head_status> read_request_head(request_state& rq);
     asio::awaitable<bool> serve(request_state& rq);
+    void adopt_request_id(request_state& rq) const;
     asio::awaitable<bool> establish_identity(request_state& rq);
     asio::awaitable<bool> handle_connect(request_state& rq);
     asio::awaitable<bool> intercept_tunnel(request_state& rq, const http::authority& to);
@@ -100,6 +105,7 @@ private:
     http::request_head head_;
     http::response_head response_head_;
     bool close_after_ = false;
+    bool idle_ = false; // waiting for the first byte of the next request
 };
 
 } // namespace oi::server

@@ -100,12 +100,12 @@ asio::awaitable<void> run_session(std::unique_ptr<proxy_session> session)
 } // namespace
 
 server::server(config::config cfg)
-    : runtime_(std::make_shared<const runtime>(std::move(cfg))),
-      metrics_(std::make_unique<metrics::metrics>(runtime_->cfg)),
-      tls_(upstream::make_client_tls_context(runtime_->cfg.upstream.ca_file)),
-      stores_(std::make_unique<store::store_factory>(runtime_->cfg.store)),
+    : startup_(std::make_shared<const runtime>(std::move(cfg))), current_(startup_),
+      metrics_(std::make_unique<metrics::metrics>(startup_->cfg)),
+      tls_(upstream::make_client_tls_context(startup_->cfg.upstream.ca_file)),
+      stores_(std::make_unique<store::store_factory>(startup_->cfg.store)),
       links_(std::make_unique<const authflow::link_signer>(
-          authflow::link_signer::from_config(runtime_->cfg.store)))
+          authflow::link_signer::from_config(startup_->cfg.store)))
 {
     load_interception();
     build_workers();
@@ -113,7 +113,7 @@ server::server(config::config cfg)
 
 void server::load_interception()
 {
-    const auto& cfg = runtime_->cfg.intercept;
+    const auto& cfg = startup_->cfg.intercept;
     if (!cfg.enabled) {
         return;
     }
@@ -134,11 +134,10 @@ server::~server()
 
 void server::build_workers()
 {
-    const auto& cfg = runtime_->cfg;
+    const auto& cfg = startup_->cfg;
     const unsigned n = worker_count(cfg.threads);
     for (unsigned i = 0; i < n; ++i) {
         auto w = std::make_unique<worker>();
-        w->runtime = runtime_;
         w->intercept_tls = intercept_tls_.get();
         w->links = cfg.listen.public_listener ? links_.get() : nullptr;
         w->store = stores_->make(w->io);
@@ -170,7 +169,7 @@ void server::build_workers()
 
 void server::start()
 {
-    const auto& cfg = runtime_->cfg;
+    const auto& cfg = startup_->cfg;
     auto& first = *workers_.front();
 
     proxy_acceptor_ = bind_acceptor(first.io, cfg.listen.proxy, "proxy");
@@ -181,12 +180,12 @@ void server::start()
             first.io, cfg, *first.store, *metrics_,
             admin::admin_hooks{
                 [this](const store::grant_key& key) { invalidate_grant(key.connection, key.user); },
-                {},
+                [this] { return !draining_.load(); },
                 [&first](const config::connection& connection, const store::grant_key& key) {
                     return first.grants->refresh_now(connection, key.user);
                 },
-                links_.get(),
-                first.connector.get()});
+                links_.get(), first.connector.get(), [this] { return current_.config(); },
+                [this] { return reload(); }});
         if (const auto ec = admin_->listen()) {
             throw std::runtime_error("cannot listen on the admin address: " + ec.message());
         }
@@ -228,7 +227,6 @@ std::uint16_t server::public_port() const noexcept
 
 asio::awaitable<void> server::accept_loop()
 {
-    const auto max_connections = runtime_->cfg.limits.max_connections;
     for (;;) {
         // Each connection goes to the next worker in turn; its socket lives on that worker.
         worker& target = *workers_[next_worker_];
@@ -245,6 +243,7 @@ asio::awaitable<void> server::accept_loop()
             continue;
         }
 
+        const auto max_connections = current_.get()->cfg.limits.max_connections;
         if (active_connections_.load(std::memory_order_relaxed) >= max_connections) {
             metrics_->refused(refusal::overloaded);
             const std::string response =
@@ -268,12 +267,16 @@ void server::start_session(worker& w, tcp::tcp::socket socket)
 
     auto stream = std::make_unique<tcp_byte_stream>(boost::beast::tcp_stream{std::move(socket)});
     auto session = std::make_unique<proxy_session>(
-        w, std::move(stream), [&w] { return w.runtime; },
+        w, std::move(stream), [this] { return current_.get(); },
         [this](const exchange_record& rec) { record(rec); });
 
     asio::co_spawn(w.io, run_session(std::move(session)), [this](std::exception_ptr e) {
         active_connections_.fetch_sub(1, std::memory_order_relaxed);
         metrics_->connection_closed(metrics::listener::proxy);
+        if (draining_.load()) {
+            const std::lock_guard lock{drain_mutex_};
+            drained_.notify_all();
+        }
         if (e) {
             // A bug, not a client's doing: keep serving the others, and say it loudly.
             try {
@@ -308,6 +311,7 @@ void server::record(const exchange_record& rec)
     }
     log::event(lvl, "request",
                {{"request_id", rec.request_id},
+                {rec.user.empty() ? "" : "user", rec.user},
                 {"plugin", rec.plugin},
                 {"connection", rec.connection},
                 {"method", rec.method},
@@ -345,12 +349,22 @@ void server::invalidate_grant(const std::string& connection, const std::string& 
 
 void server::wait()
 {
+    // SIGHUP reloads the configuration (and waits for the next signal); SIGINT or SIGTERM stop.
     asio::io_context signals_io;
-    asio::signal_set signals{signals_io, SIGINT, SIGTERM};
-    signals.async_wait([](const error_code&, int) {});
-    signals_io.run();
-    log::event(log::level::info, "stopping");
-    stop();
+    asio::signal_set signals{signals_io, SIGINT, SIGTERM, SIGHUP};
+    int received = SIGHUP;
+    while (received == SIGHUP) {
+        signals.async_wait(
+            [&received](const error_code& ec, int number) { received = ec ? SIGTERM : number; });
+        signals_io.restart();
+        signals_io.run();
+        if (received == SIGHUP) {
+            (void)reload();
+        }
+    }
+    log::event(log::level::info, "stopping",
+               {{"signal", received == SIGINT ? "SIGINT" : "SIGTERM"}});
+    drain();
 }
 
 void server::stop()
@@ -378,6 +392,9 @@ void server::stop()
         if (w->thread.joinable()) {
             w->thread.join();
         }
+    }
+    for (auto& w : workers_) {
+        w->io.destroy_pending_handlers();
     }
     stores_->stop_all();
     log::flush();

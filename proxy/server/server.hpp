@@ -10,6 +10,7 @@
 // nothing after start() throws.
 
 #include "config/config.hpp"
+#include "config/reload_policy.hpp"
 #include "server/exchange_record.hpp"
 #include "server/runtime.hpp"
 #include "server/worker.hpp"
@@ -18,7 +19,9 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 namespace oi::metrics {
@@ -49,10 +52,21 @@ public:
 
     /// Binds the listeners and starts the workers.
     void start();
-    /// Blocks until SIGINT or SIGTERM (or stop()), then stops.
+    /// Blocks until SIGINT or SIGTERM, reloading on SIGHUP, then shuts down gracefully (drain).
     void wait();
+    /// Graceful shutdown: /readyz answers 503, the proxy listener closes, idle connections close
+    /// at once, requests in flight may finish (their responses say `Connection: close`) until
+    /// `limits.shutdown_timeout`; then stop() cuts what is left, tunnels included. The admin
+    /// listener stays open meanwhile so that load balancers can read /readyz. Any thread but a
+    /// worker's.
+    void drain();
     /// Stops accepting, closes connections and joins the workers. Idempotent.
     void stop();
+
+    /// Reads the config file again and, when it is valid and changes no restart-only key
+    /// (config/reload_policy.hpp), makes it the one new requests use. Any thread; reloads are
+    /// serialized. Logs a `config_reload` event and counts config_reloads_total{result}.
+    config::reload_outcome reload();
 
     [[nodiscard]] std::uint16_t proxy_port() const noexcept { return proxy_port_; }
     [[nodiscard]] std::uint16_t admin_port() const noexcept;
@@ -69,7 +83,11 @@ private:
                         std::chrono::steady_clock::duration took);
     void invalidate_grant(const std::string& connection, const std::string& user);
 
-    runtime_ptr runtime_;
+    void apply(const runtime_ptr& next);
+
+    runtime_ptr startup_; // what the workers, stores and listeners were built from
+    runtime_slot current_;
+    std::mutex reload_mutex_;
     std::unique_ptr<metrics::metrics> metrics_;
     boost::asio::ssl::context tls_;
     std::unique_ptr<store::store_factory> stores_;
@@ -85,6 +103,9 @@ private:
     std::size_t next_worker_ = 0;
     std::atomic<std::uint64_t> active_connections_{0};
     std::atomic<bool> stopped_{false};
+    std::atomic<bool> draining_{false};
+    std::mutex drain_mutex_;
+    std::condition_variable drained_; // a connection ended while draining
 };
 
 } // namespace oi::server

@@ -44,14 +44,23 @@ connect_result failed(refusal r, std::string detail)
 
 connector::connector(asio::io_context& io, asio::ssl::context& tls,
                      const config::upstream_config& cfg)
-    : io_(io), tls_(tls), cfg_(cfg)
+    : io_(io), tls_(tls), policy_(std::shared_ptr<void>{}, &cfg)
 {}
+
+void connector::set_policy(std::shared_ptr<const config::upstream_config> policy)
+{
+    policy_ = std::move(policy);
+}
 
 asio::awaitable<connect_result> connector::connect(const destination& to)
 {
+    // One policy for the whole attempt, even when a reload replaces it meanwhile.
+    const std::shared_ptr<const config::upstream_config> policy = policy_;
+    const config::upstream_config& cfg = *policy;
+
     // Resolve, bounded by the connect timeout (the resolver has no deadline of its own).
     tcp::resolver resolver{io_};
-    asio::steady_timer deadline{io_, cfg_.connect_timeout};
+    asio::steady_timer deadline{io_, cfg.connect_timeout};
     deadline.async_wait([&resolver](error_code ec) {
         if (!ec) {
             resolver.cancel();
@@ -72,7 +81,7 @@ asio::awaitable<connect_result> connector::connect(const destination& to)
     // Keep only the addresses the destination policy allows.
     std::vector<tcp::endpoint> permitted;
     for (const auto& entry : results) {
-        if (routing::address_permitted(entry.endpoint().address(), to.port, cfg_)) {
+        if (routing::address_permitted(entry.endpoint().address(), to.port, cfg)) {
             permitted.push_back(entry.endpoint());
         }
     }
@@ -82,7 +91,7 @@ asio::awaitable<connect_result> connector::connect(const destination& to)
 
     // Connect to the checked addresses only.
     boost::beast::tcp_stream tcp_stream{io_};
-    tcp_stream.expires_after(cfg_.connect_timeout);
+    tcp_stream.expires_after(cfg.connect_timeout);
     auto [cec, ep] =
         co_await tcp_stream.async_connect(permitted, asio::as_tuple(asio::use_awaitable));
     if (cec == boost::beast::error::timeout) {
@@ -95,7 +104,7 @@ asio::awaitable<connect_result> connector::connect(const destination& to)
     tcp_stream.socket().set_option(tcp::no_delay(true), ignored);
 
     if (to.scheme == "https") {
-        co_return co_await start_tls(std::move(tcp_stream), to);
+        co_return co_await start_tls(std::move(tcp_stream), to, cfg.connect_timeout);
     }
     tcp_stream.expires_never();
     connect_result out;
@@ -104,7 +113,8 @@ asio::awaitable<connect_result> connector::connect(const destination& to)
 }
 
 asio::awaitable<connect_result> connector::start_tls(boost::beast::tcp_stream tcp_stream,
-                                                     const destination& to)
+                                                     const destination& to,
+                                                     config::duration timeout)
 {
     auto tls = std::make_unique<tls_byte_stream::stream_type>(std::move(tcp_stream), tls_);
     if (!set_expected_peer(tls->native_handle(), std::string{to.host})) {
@@ -112,7 +122,7 @@ asio::awaitable<connect_result> connector::start_tls(boost::beast::tcp_stream tc
     }
     tls->set_verify_mode(asio::ssl::verify_peer);
 
-    boost::beast::get_lowest_layer(*tls).expires_after(cfg_.connect_timeout);
+    boost::beast::get_lowest_layer(*tls).expires_after(timeout);
     auto [hec] = co_await tls->async_handshake(asio::ssl::stream_base::client,
                                                asio::as_tuple(asio::use_awaitable));
     if (hec == boost::beast::error::timeout) {

@@ -36,12 +36,17 @@ public:
     /// policy (no second lookup between the check and the connect: no DNS rebinding).
     asio::awaitable<connect_result> connect(const destination& to);
 
+    /// Replaces the timeouts and address policy for the next connects (a reload); a connect
+    /// already running finishes with the one it started with. On the connector's io_context.
+    void set_policy(std::shared_ptr<const config::upstream_config> policy);
+
 private:
-    asio::awaitable<connect_result> start_tls(boost::beast::tcp_stream tcp, const destination& to);
+    asio::awaitable<connect_result> start_tls(boost::beast::tcp_stream tcp, const destination& to,
+                                              config::duration timeout);
 
     asio::io_context& io_;
     asio::ssl::context& tls_;
-    const config::upstream_config& cfg_;
+    std::shared_ptr<const config::upstream_config> policy_; // non-owning until set_policy
 };
 
 } // namespace oi::upstream

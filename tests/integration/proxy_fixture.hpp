@@ -72,35 +72,51 @@ struct proxy_fixture {
     unsigned short admin_port = free_tcp_port();
     std::unique_ptr<process> proxy;
 
-    /// Starts the proxy; `google_extra` is appended under the `google` connection,
-    /// `store_extra` under `store`, `redis_extra` under `store.redis` (e.g. a `sentinel` block).
-    void start(const std::string& google_extra = "", const std::string& store_extra = "",
-               const std::string& redis_extra = "")
+    /// What a test changes in the fixture's configuration.
+    struct config_options {
+        std::string google_extra; // appended under the `google` connection
+        std::string store_extra;  // appended under `store`
+        std::string redis_extra;  // appended under `store.redis` (e.g. a `sentinel` block)
+        std::string google_allowed = "[127.0.0.1, localhost]";
+        std::string plugins_extra; // appended under `plugins` (indented two spaces)
+        std::string limits_extra;  // appended under `limits`
+        std::string log = "{ level: debug, format: json }";
+        unsigned threads = 2;
+    };
+
+    /// The configuration file's text.
+    [[nodiscard]] std::string config_text(const config_options& o) const
     {
-        const std::string config = std::string{R"(
+        return std::string{R"(
 listen:
-  proxy: 127.0.0.1:)"} + std::to_string(proxy_port) +
-                                   R"(
-  admin: 127.0.0.1:)" + std::to_string(admin_port) +
-                                   R"(
+  proxy: 127.0.0.1:)"} +
+               std::to_string(proxy_port) +
+               R"(
+  admin: 127.0.0.1:)" +
+               std::to_string(admin_port) +
+               R"(
 admin_token: ${ADMIN_TOKEN}
-threads: 2
+threads: )" + std::to_string(o.threads) +
+               R"(
 store:
   redis:
-    url: )" + redis.url() + R"(
+    url: )" + redis.url() +
+               R"(
     key_prefix: test
-)" + redis_extra + R"(
+)" + o.redis_extra +
+               R"(
   encryption_keys:
     - { id: k1, key: "${TOKEN_KEY}" }
-)" + store_extra + R"(
+)" + o.store_extra +
+               R"(
 connections:
   google:
     authorization_url: https://accounts.example.com/auth
     token_url: https://accounts.example.com/token
     client_id: client-1
     client_secret: ${CLIENT_SECRET}
-    allowed_hosts: [127.0.0.1, localhost]
-)" + google_extra + R"(
+    allowed_hosts: )" +
+               o.google_allowed + "\n" + o.google_extra + R"(
   elsewhere:
     authorization_url: https://other.example.com/auth
     token_url: https://other.example.com/token
@@ -110,17 +126,39 @@ plugins:
   calendar: { connection: google }
   mail: { connection: google }
   other: { connection: elsewhere }
+)" + o.plugins_extra +
+               R"(
 upstream:
   ca_file: )" + pki.ca_cert.string() +
-                                   R"(
+               R"(
   allow_addresses: [127.0.0.1]
   response_timeout: 5s
 limits:
   max_body_bytes: 1MiB
   max_header_bytes: 16KiB
-log: { level: debug, format: json }
-)";
-        proxy = start_proxy_binary(dir.path() / "config.yaml", config,
+)" + o.limits_extra +
+               R"(
+log: )" + o.log +
+               "\n";
+    }
+
+    [[nodiscard]] std::filesystem::path config_path() const { return dir.path() / "config.yaml"; }
+
+    /// Starts the proxy; `google_extra` is appended under the `google` connection,
+    /// `store_extra` under `store`, `redis_extra` under `store.redis` (e.g. a `sentinel` block).
+    void start(const std::string& google_extra = "", const std::string& store_extra = "",
+               const std::string& redis_extra = "")
+    {
+        config_options o;
+        o.google_extra = google_extra;
+        o.store_extra = store_extra;
+        o.redis_extra = redis_extra;
+        start(o);
+    }
+
+    void start(const config_options& o)
+    {
+        proxy = start_proxy_binary(config_path(), config_text(o),
                                    {{"ADMIN_TOKEN", std::string{k_admin_token}},
                                     {"TOKEN_KEY", std::string{k_token_key}},
                                     {"CLIENT_SECRET", "client-secret-value-xyz"}},
@@ -141,7 +179,7 @@ log: { level: debug, format: json }
 
     /// A GET through the proxy as (plugin, user) with the given extra header lines.
     std::string proxied_get(const std::string& url, std::string_view plugin, std::string_view user,
-                            std::string_view extra_headers = "")
+                            std::string_view extra_headers = "") const
     {
         return "GET " + url +
                " HTTP/1.1\r\nHost: ignored.example\r\nX-Plugin-Id: " + std::string{plugin} +

@@ -189,7 +189,7 @@ TEST_CASE("token refreshes are counted per configured connection and result", "[
     m.token_refresh(m.connection_index("unknown-connection"), oi::metrics::refresh_result::error);
 
     const std::string text = m.serialize();
-    CHECK(m.connection_index("unknown-connection") == m.connection_count());
+    CHECK(m.connection_index("unknown-connection") == m.no_connection());
     CHECK(has_line(
         text,
         R"(oauth_injector_token_refresh_total{connection="google",result="invalid_grant"} 2)"));
@@ -274,4 +274,32 @@ TEST_CASE("counts from many threads add up", "[metrics]")
     CHECK(has_line(text,
                    R"(oauth_injector_request_duration_seconds_count{outcome="forwarded"} 40000)"));
     CHECK(has_line(text, R"(oauth_injector_token_cache_lookups_total{result="miss"} 40000)"));
+}
+
+TEST_CASE("a reload's new plugins and connections get series and old indexes keep counting",
+          "[metrics]")
+{
+    oi::metrics::metrics m(two_plugin_config());
+    const std::size_t calendar_before = m.plugin_index("google-calendar");
+    auto next = two_plugin_config();
+    next.connections["notion"].id = "notion";
+    next.plugins["notes"] = {"notes", "notion"};
+    next.plugins["google-calendar"] = {"google-calendar", "notion"};
+
+    m.add_config(next);
+    m.request_done(calendar_before, oi::metrics::outcome::forwarded(), 0.01);
+    m.request_done(m.plugin_index("google-calendar"), oi::metrics::outcome::forwarded(), 0.01);
+    m.request_done(m.plugin_index("notes"), oi::metrics::outcome::forwarded(), 0.01);
+    m.token_refresh(m.connection_index("notion"), oi::metrics::refresh_result::success);
+
+    const std::string text = m.serialize();
+    CHECK(has_line(text, R"(oauth_injector_requests_total{connection="google",)"
+                         R"(outcome="forwarded",plugin="google-calendar"} 1)"));
+    CHECK(has_line(text, R"(oauth_injector_requests_total{connection="notion",)"
+                         R"(outcome="forwarded",plugin="google-calendar"} 1)"));
+    CHECK(has_line(text, R"(oauth_injector_requests_total{connection="notion",)"
+                         R"(outcome="forwarded",plugin="notes"} 1)"));
+    CHECK(has_line(
+        text, R"(oauth_injector_token_refresh_total{connection="notion",result="success"} 1)"));
+    CHECK(m.plugin_index("slack-send") != m.unknown_plugin());
 }
