@@ -277,7 +277,7 @@ TEST_CASE("the timeout also bounds a TLS handshake that never completes", "[oaut
     const auto elapsed = std::chrono::steady_clock::now() - started;
     CHECK(failure(outcome).kind == token_failure_kind::transport);
     CHECK(elapsed >= 250ms); // waited for the bound (timers may round down slightly)
-    CHECK(elapsed < 3s); // the connector's own connect_timeout is 5s
+    CHECK(elapsed < 3s);     // the connector's own connect_timeout is 5s
 }
 
 TEST_CASE("a connection closed before or during the answer is a transport failure",

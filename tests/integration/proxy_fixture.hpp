@@ -20,25 +20,33 @@ inline constexpr std::string_view k_admin_token = "admin-token-for-tests-0123456
 // 32 bytes, base64.
 inline constexpr std::string_view k_token_key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
+/// Polls `condition` (with short growing pauses) until it holds; false after ten seconds.
+template <typename Condition> bool eventually(Condition condition)
+{
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    auto pause = std::chrono::milliseconds(2);
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (condition()) {
+            return true;
+        }
+        std::this_thread::sleep_for(pause);
+        pause = std::min(pause * 2, std::chrono::milliseconds(100));
+    }
+    return false;
+}
+
 /// Polls the admin listener's /readyz until it answers 200 (the store is connected), for at
 /// most ten seconds: a request sent before that may be refused with store_unavailable.
 inline bool wait_until_ready(unsigned short admin_port)
 {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    auto pause = std::chrono::milliseconds(5);
-    while (std::chrono::steady_clock::now() < deadline) {
+    return eventually([admin_port] {
         try {
-            if (http_exchange(admin_port, "GET /readyz HTTP/1.1\r\nHost: a\r\n\r\n").status ==
-                200) {
-                return true;
-            }
+            return http_exchange(admin_port, "GET /readyz HTTP/1.1\r\nHost: a\r\n\r\n").status ==
+                   200;
         } catch (const std::exception&) {
-            // not listening yet, or closed early: try again
+            return false; // not listening yet, or closed early: try again
         }
-        std::this_thread::sleep_for(pause);
-        pause = std::min(pause * 2, std::chrono::milliseconds(200));
-    }
-    return false;
+    });
 }
 
 /// Writes `config` to `path`, starts the oauth-injector binary on it with the given environment,

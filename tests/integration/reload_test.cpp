@@ -28,13 +28,7 @@ std::string metrics_text(const proxy_fixture& f)
 /// Polls /metrics until `line` appears; false after 10 s.
 bool wait_for_metric(const proxy_fixture& f, const std::string& line)
 {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (metrics_text(f).find(line) != std::string::npos) {
-            return true;
-        }
-    }
-    return false;
+    return eventually([&] { return metrics_text(f).find(line) != std::string::npos; });
 }
 
 /// calendar's connection (google) allows only `localhost` now, and a new plugin `notes` uses it.

@@ -29,13 +29,7 @@ bool is_own_id(const std::string& id)
 /// Polls the proxy's stderr until `text` appears; false after 10 s.
 bool log_shows(const proxy_fixture& f, const std::string& text)
 {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (f.proxy->stderr_text().find(text) != std::string::npos) {
-            return true;
-        }
-    }
-    return false;
+    return eventually([&] { return f.proxy->stderr_text().find(text) != std::string::npos; });
 }
 
 } // namespace

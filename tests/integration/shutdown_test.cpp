@@ -29,18 +29,6 @@ bool connection_refused(unsigned short port)
     return refused;
 }
 
-/// Polls `condition` until it holds; false after 10 s.
-template <typename Condition> bool eventually(Condition condition)
-{
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (condition()) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /// `/slow` waits for the gate; everything else is answered at once.
 void slow_path_waits_for(origin_server& origin, std::shared_ptr<origin_gate> gate)
 {

@@ -205,7 +205,7 @@ TEST_CASE("refresh durations and lock waits are recorded per connection", "[metr
     m.token_refresh_duration(google, 0.2);
     m.token_refresh_lock_wait(google, 0.05);
     m.token_refresh_lock_wait(google, 0.07);
-    m.token_refresh_lock_wait(m.connection_count(), 0.07); // not a connection: ignored
+    m.token_refresh_lock_wait(m.no_connection(), 0.07); // not a connection: ignored
 
     const std::string text = m.serialize();
     CHECK(
