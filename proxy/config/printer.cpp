@@ -224,12 +224,15 @@ void intercept_limits_log(YAML::Emitter& out, const config& c)
     out << YAML::Key << "idle_timeout" << YAML::Value << duration_text(l.idle_timeout);
     out << YAML::Key << "header_timeout" << YAML::Value << duration_text(l.header_timeout);
     out << YAML::Key << "max_connections" << YAML::Value << l.max_connections;
+    out << YAML::Key << "shutdown_timeout" << YAML::Value << duration_text(l.shutdown_timeout);
     out << YAML::EndMap;
 
     const bool json = c.log.format == log_config::format_kind::json;
     out << YAML::Key << "log" << YAML::Value << YAML::Flow << YAML::BeginMap;
     out << YAML::Key << "level" << YAML::Value << c.log.level;
     out << YAML::Key << "format" << YAML::Value << (json ? "json" : "text");
+    out << YAML::Key << "request_id_header" << YAML::Value << c.log.request_id_header;
+    out << YAML::Key << "include_user" << YAML::Value << c.log.include_user;
     out << YAML::EndMap;
 }
 
