@@ -109,13 +109,6 @@ std::vector<prometheus::Counter*> per_connection(prometheus::Family<prometheus::
     return out;
 }
 
-void bump(prometheus::Counter* c) noexcept
-{
-    if (c != nullptr) {
-        c->Increment();
-    }
-}
-
 } // namespace
 
 struct metrics::label_table {

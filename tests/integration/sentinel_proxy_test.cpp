@@ -12,6 +12,8 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <functional>
+#include <memory>
 #include <thread>
 
 using namespace oi::test;
@@ -117,6 +119,18 @@ TEST_CASE("a sentinel failover while requests flow loses no acknowledged grant",
     run_figures figures;
     std::atomic<bool> stop{false};
     std::vector<std::thread> load;
+    // However this test ends (a failed wait throws), the load threads stop and are joined: a
+    // joinable std::thread destroyed during unwinding would abort the whole test run.
+    const auto join_load = [&] {
+        stop = true;
+        for (auto& thread : load) {
+            if (thread.joinable()) {
+                thread.join();
+            }
+        }
+    };
+    const std::unique_ptr<void, std::function<void(void*)>> joiner{
+        reinterpret_cast<void*>(1), [&](void*) { join_load(); }};
     for (int t = 0; t < k_request_threads; ++t) {
         load.emplace_back([&, t] {
             for (int i = t; !stop; i += k_request_threads) {
@@ -151,10 +165,7 @@ TEST_CASE("a sentinel failover while requests flow loses no acknowledged grant",
     const auto failover_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - failover_started);
     std::this_thread::sleep_for(1500ms); // load after the failover: a duration, not a wait
-    stop = true;
-    for (auto& thread : load) {
-        thread.join();
-    }
+    join_load();
 
     // Every request now succeeds, and every acknowledged grant is still there.
     int after_ok = 0;
