@@ -130,6 +130,8 @@ struct intercept_config {
     std::string ca_key;
     enum class other_hosts_mode { deny, tunnel };
     other_hosts_mode other_hosts = other_hosts_mode::deny;
+    std::uint64_t max_certificates = 10'000; // hosts whose leaf is kept (least recently used go)
+    duration certificate_lifetime = std::chrono::hours(24 * 7); // a leaf is reused for half of it
     bool enabled = false; // true when the `intercept` section is present
 };
 

@@ -214,6 +214,9 @@ void intercept_limits_log(YAML::Emitter& out, const config& c)
         out << YAML::Key << "ca_cert" << YAML::Value << c.intercept.ca_cert;
         out << YAML::Key << "ca_key" << YAML::Value << c.intercept.ca_key; // a path, not a key
         out << YAML::Key << "other_hosts" << YAML::Value << (tunnel ? "tunnel" : "deny");
+        out << YAML::Key << "max_certificates" << YAML::Value << c.intercept.max_certificates;
+        out << YAML::Key << "certificate_lifetime" << YAML::Value
+            << duration_text(c.intercept.certificate_lifetime);
         out << YAML::EndMap;
     }
 

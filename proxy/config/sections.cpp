@@ -148,7 +148,8 @@ void read_upstream(yaml_reader& r, const entry& at, upstream_config& out)
 
 void read_intercept(yaml_reader& r, const entry& at, intercept_config& out)
 {
-    constexpr std::array<key_spec, 3> k_keys{{{"ca_cert"}, {"ca_key"}, {"other_hosts"}}};
+    constexpr std::array<key_spec, 5> k_keys{
+        {{"ca_cert"}, {"ca_key"}, {"other_hosts"}, {"max_certificates"}, {"certificate_lifetime"}}};
     auto map = r.fixed_map(at, k_keys);
     if (!map) {
         return;
@@ -171,6 +172,22 @@ void read_intercept(yaml_reader& r, const entry& at, intercept_config& out)
                                           : intercept_config::other_hosts_mode::tunnel;
         }
     }
+
+    // A leaf is minted for each host and reused for half of its life: a lifetime under an hour
+    // would mint one for nearly every tunnel; over 397 days, TLS clients refuse the leaf (the
+    // CA/Browser Forum's limit).
+    assign(*map, "max_certificates", out.max_certificates,
+           [&](const entry& e) { return r.integer(e, 1, 10'000'000); });
+    assign(*map, "certificate_lifetime", out.certificate_lifetime,
+           [&](const entry& e) -> std::optional<duration> {
+               auto lifetime = r.duration(e, false);
+               if (lifetime &&
+                   (*lifetime < std::chrono::hours(1) || *lifetime > std::chrono::hours(9528))) {
+                   r.error(e, "must be from 1h to 9528h (397 days)");
+                   return std::nullopt;
+               }
+               return lifetime;
+           });
 }
 
 void read_limits(yaml_reader& r, const entry& at, limits_config& out)

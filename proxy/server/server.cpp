@@ -121,6 +121,9 @@ void server::load_interception()
     ca_ = std::make_unique<intercept::certificate_authority>(
         intercept::certificate_authority::load(cfg.ca_cert, cfg.ca_key));
     intercept::leaf_cache::options options;
+    options.max_entries = cfg.max_certificates;
+    options.leaf_lifetime =
+        std::chrono::duration_cast<std::chrono::seconds>(cfg.certificate_lifetime);
     options.on_issued = [this] { metrics_->certificate_issued(); };
     leaves_ = std::make_unique<intercept::leaf_cache>(*ca_, std::move(options));
     intercept_tls_ =

@@ -300,6 +300,18 @@ TEST_CASE("intercept needs its CA files and a known other_hosts mode", "[config]
     CHECK(is_at(errors[2], 3, 16, "intercept.other_hosts"));
 }
 
+TEST_CASE("the leaf certificate cache needs a positive bound and a lifetime of an hour or more",
+          "[config][errors]")
+{
+    auto errors = load_errors(std::string(k_memory_store) +
+                              "intercept:\n  ca_cert: a\n  ca_key: b\n  max_certificates: 0\n"
+                              "  certificate_lifetime: 5m\n");
+
+    REQUIRE(errors.size() == 2);
+    CHECK(is_at(errors[0], 5, 21, "intercept.max_certificates"));
+    CHECK(is_at(errors[1], 6, 25, "intercept.certificate_lifetime"));
+}
+
 TEST_CASE("upstream address exceptions and booleans are validated", "[config][errors]")
 {
     auto errors = load_errors(std::string(k_memory_store) + R"(upstream:

@@ -69,7 +69,9 @@ upstream:
   allow_addresses: [127.0.0.1:18080, 10.1.2.3, "[::1]:443"]
   pool_idle_timeout: 10s
   pool_max_idle_per_host: 0
-intercept: { ca_cert: ca.pem, ca_key: ca.key, other_hosts: tunnel }
+intercept:
+  { ca_cert: ca.pem, ca_key: ca.key, other_hosts: tunnel, max_certificates: 500,
+    certificate_lifetime: 2h }
 limits:
   max_header_bytes: 8KiB
   max_body_bytes: 1GiB
@@ -112,6 +114,8 @@ log: { level: debug, format: text }
     CHECK(c.upstream.pool_max_idle_per_host == 0);
     CHECK(c.intercept.enabled);
     CHECK(c.intercept.other_hosts == intercept_config::other_hosts_mode::tunnel);
+    CHECK(c.intercept.max_certificates == 500);
+    CHECK(c.intercept.certificate_lifetime == 2h);
     CHECK(c.limits.max_header_bytes == 8192);
     CHECK(c.limits.max_body_bytes == 1024u * 1024 * 1024);
     CHECK(c.limits.header_timeout == 1s);

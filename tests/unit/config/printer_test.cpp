@@ -111,7 +111,9 @@ plugins:
   s: { connection: slack }
   own: { oauth: { preset: github, client_id: gh } }
 upstream: { allow_addresses: [127.0.0.1:18080, "[::1]:443", 10.0.0.1], deny_private_addresses: false }
-intercept: { ca_cert: ca.pem, ca_key: ca.key, other_hosts: tunnel }
+intercept:
+  { ca_cert: ca.pem, ca_key: ca.key, other_hosts: tunnel, max_certificates: 20,
+    certificate_lifetime: 3h }
 limits: { max_body_bytes: 1000, max_header_bytes: 8KiB, idle_timeout: 2h }
 log: { level: debug, format: text }
 )");
@@ -124,4 +126,6 @@ log: { level: debug, format: text }
     CHECK(second.connections.at("slack").token_from == token_source::authed_user);
     CHECK(second.store.cache_ttl == first.store.cache_ttl);
     CHECK(second.limits.max_body_bytes == 1000);
+    CHECK(second.intercept.max_certificates == 20);
+    CHECK(second.intercept.certificate_lifetime == first.intercept.certificate_lifetime);
 }
