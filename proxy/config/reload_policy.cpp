@@ -125,6 +125,10 @@ std::vector<reload_conflict> reload_conflicts(const config& running, const confi
     c.check(running.intercept.enabled == next.intercept.enabled, "intercept");
     c.check(running.intercept.ca_cert == next.intercept.ca_cert, "intercept.ca_cert");
     c.check(running.intercept.ca_key == next.intercept.ca_key, "intercept.ca_key");
+    c.check(running.intercept.max_certificates == next.intercept.max_certificates,
+            "intercept.max_certificates");
+    c.check(running.intercept.certificate_lifetime == next.intercept.certificate_lifetime,
+            "intercept.certificate_lifetime");
     check_connections(c, running, next);
     return c.take();
 }
