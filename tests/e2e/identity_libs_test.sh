@@ -11,50 +11,14 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/../../scripts/lib.sh"
 
-if [[ -z "${OI_E2E_TIMED:-}" ]]; then
-    export OI_E2E_TIMED=1
-    exec timeout --kill-after=10s "${OI_E2E_TIMEOUT:-60}s" bash "${BASH_SOURCE[0]}" "$@"
-fi
-
-binary="${OI_BINARY:-$OI_ROOT/build/oauth-injector}"
-[[ -x "$binary" ]] || oi_die "no proxy binary at $binary (build it, or set OI_BINARY)"
+OI_E2E_TIMEOUT="${OI_E2E_TIMEOUT:-60}"
+source "$here/e2e_lib.sh"
 debian_python=/usr/bin/python3 # PyJWT comes from Debian's python3-jwt
-
-tmp="$(mktemp -d)"
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-export OI_E2E_IDENTITY_SECRET OI_E2E_ADMIN_TOKEN OI_E2E_TOKEN_KEY
+export OI_E2E_IDENTITY_SECRET
 OI_E2E_IDENTITY_SECRET="$(openssl rand -hex 32)"
-OI_E2E_ADMIN_TOKEN="$(openssl rand -hex 24)"
-OI_E2E_TOKEN_KEY="$(openssl rand -base64 32)"
-access_token="e2e-at-$(openssl rand -hex 16)"
 
-passed=0
-failed=0
-check() {
-    local description="$1"
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        printf 'ok - %s\n' "$description"
-    else
-        failed=$((failed + 1))
-        printf 'FAIL - %s\n' "$description"
-    fi
-}
-
-# The origin prints {"ready": true, "port": N} once listening.
-python3 "$here/echo_origin.py" >"$tmp/origin.out" 2>"$tmp/origin.err" &
-pids+=("$!")
-for _ in $(seq 100); do [[ -s "$tmp/origin.out" ]] && break; sleep 0.05; done
-origin_port="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$tmp/origin.out")"
+start_service origin "$python" "$here/echo_origin.py"
+origin_port="$service_port"
 
 proxy_port="$(oi_free_port)"
 admin_port="$(oi_free_port)"
@@ -92,21 +56,16 @@ status_with() {
         -H "X-Plugin-Identity: $1" -H 'Authorization: Bearer {OAUTH_PLUGIN_ACCESS_TOKEN}' \
         "http://127.0.0.1:$origin_port/calendar"
 }
-origin_saw_token() {
-    python3 - "$tmp/answer.json" "$access_token" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-sys.exit(0 if ["Authorization", "Bearer " + sys.argv[2]] in d["headers"] else 1)
-PY
-}
 
 python_token="$("$debian_python" "$here/identity/mint.py" alice calendar-plugin)"
 check "a PyJWT HS256 token is accepted" test "$(status_with "$python_token")" = 200
-check "the origin saw alice's token (PyJWT identity)" origin_saw_token
+check "the origin saw alice's token (PyJWT identity)" \
+    origin_saw "$tmp/answer.json" Authorization "Bearer $access_token"
 
 node_token="$(node "$here/identity/mint.mjs" alice calendar-plugin)"
 check "a jsonwebtoken HS256 token is accepted" test "$(status_with "$node_token")" = 200
-check "the origin saw alice's token (jsonwebtoken identity)" origin_saw_token
+check "the origin saw alice's token (jsonwebtoken identity)" \
+    origin_saw "$tmp/answer.json" Authorization "Bearer $access_token"
 
 check "a PyJWT HS512 token is refused" \
     test "$(status_with "$("$debian_python" "$here/identity/mint.py" alice calendar-plugin HS512)")" = 407
@@ -118,5 +77,4 @@ check "a jsonwebtoken token made with another secret is refused" \
 check "the proxy's log holds neither identity token nor the access token" \
     bash -c '! grep -aqF -e "$1" -e "$2" -e "$3" "$4"' _ "$python_token" "$node_token" "$access_token" "$tmp/proxy.log"
 
-printf '%d passed, %d failed\n' "$passed" "$failed"
-((failed == 0))
+finish
