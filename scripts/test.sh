@@ -13,13 +13,8 @@ build_dir="$(oi_build_dir)"
 oi_log "ctest"
 ctest --test-dir "$build_dir" --output-on-failure --timeout 1200
 
-# Step 2: formatting. STYLE.md wants CI to fail on unformatted files; while several people are
-# still landing the first version it only warns, unless OI_FORMAT_STRICT=1.
-if [[ "${OI_FORMAT_STRICT:-0}" == 1 ]]; then
-    "$OI_ROOT/scripts/check-format.sh"
-else
-    "$OI_ROOT/scripts/check-format.sh" || oi_log "warning: unformatted files (see above)"
-fi
+# Step 2: formatting (.clang-format); an unformatted file fails the run (STYLE.md).
+"$OI_ROOT/scripts/check-format.sh"
 
 # Step 3: end-to-end tests with real clients (node, python, curl) and a real OAuth provider
 # (tests/e2e/provider, on the npm package oidc-provider), each a script under tests/e2e/.

@@ -1,8 +1,9 @@
 #pragma once
 
 // Base64 as the proxy needs it: base64url without padding for JWTs (RFC 7515 section 2)
-// and stored grant records, and standard base64 with padding for `Proxy-Authorization: Basic` (RFC 7617 section 2). Pure
-// functions on OpenSSL's EVP_EncodeBlock/EVP_DecodeBlock; malformed input gives nullopt.
+// and stored grant records, and standard base64 with padding for `Proxy-Authorization: Basic`
+// (RFC 7617 section 2). Pure functions on OpenSSL's EVP_EncodeBlock/EVP_DecodeBlock; malformed
+// input gives nullopt.
 
 #include <optional>
 #include <string>

@@ -362,8 +362,7 @@ void metrics::authorization(std::size_t connection, authorization_result r) noex
 void metrics::revocation(std::size_t connection, revocation_result r) noexcept
 {
     const auto i = connection * k_revocation_labels.size() + static_cast<std::size_t>(r);
-    bump(connection < flow_connections_ && i < revocations_.size() ? revocations_[i]
-                                                                        : nullptr);
+    bump(connection < flow_connections_ && i < revocations_.size() ? revocations_[i] : nullptr);
 }
 
 void metrics::cache_lookup(cache_result r) noexcept

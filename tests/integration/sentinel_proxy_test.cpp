@@ -8,12 +8,12 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <functional>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <sstream>
-#include <functional>
-#include <memory>
 #include <thread>
 
 using namespace oi::test;
@@ -129,8 +129,8 @@ TEST_CASE("a sentinel failover while requests flow loses no acknowledged grant",
             }
         }
     };
-    const std::unique_ptr<void, std::function<void(void*)>> joiner{
-        reinterpret_cast<void*>(1), [&](void*) { join_load(); }};
+    const std::unique_ptr<void, std::function<void(void*)>> joiner{reinterpret_cast<void*>(1),
+                                                                   [&](void*) { join_load(); }};
     for (int t = 0; t < k_request_threads; ++t) {
         load.emplace_back([&, t] {
             for (int i = t; !stop; i += k_request_threads) {

@@ -28,8 +28,7 @@ TEST_CASE("base64url decodes what it encodes, including binary bytes", "[base64]
     }
 }
 
-TEST_CASE("base64url refuses padding, foreign characters and impossible lengths",
-          "[base64]")
+TEST_CASE("base64url refuses padding, foreign characters and impossible lengths", "[base64]")
 {
     CHECK_FALSE(base64url_decode("Zg==").has_value());
     CHECK_FALSE(base64url_decode("Zm+v").has_value());

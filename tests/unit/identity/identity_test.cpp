@@ -11,8 +11,8 @@
 
 using namespace std::chrono_literals;
 using namespace oi::identity;
-using oi::secret;
 using oi::base64url_encode;
+using oi::secret;
 using std::chrono::system_clock;
 
 namespace {
