@@ -11,6 +11,7 @@ OI_DEBIAN_PACKAGES=(
     curl python3 python3-requests python3-jwt nodejs npm openssl clang-format
     clang  # libFuzzer and its sanitizers for scripts/fuzz.sh
     prometheus python3-yaml  # promtool and YAML for tests/ops/check_observability.py
+    golang-go  # a Go plugin's net/http client, tests/e2e/go_client_test.sh (standard library only)
 )
 
 OI_BENCH_PACKAGES=(

@@ -26,27 +26,6 @@ source "$here/e2e_lib.sh"
 clients="$here/clients"
 [[ -d "$clients/node_modules" ]] || oi_die "run npm ci in $clients first"
 
-# start_proxy NAME OTHER_HOSTS ALLOWED_HOSTS: starts a proxy, imports alice's grant, sets
-# proxy_port.
-start_proxy() {
-    local name="$1" admin_port status
-    proxy_port="$(oi_free_port)"
-    admin_port="$(oi_free_port)"
-    write_config "$tmp/$name.yaml" "$proxy_port" "$admin_port" "memory: {}" "$3" "$2"
-    config_ok "$tmp/$name.yaml" || oi_die "$name: the generated config is refused"
-    "$binary" run --config "$tmp/$name.yaml" >"$tmp/$name.log" 2>&1 &
-    pids+=("$!")
-    if ! oi_wait_for_port "$proxy_port" 15 || ! oi_wait_for_port "$admin_port" 15; then
-        tail -n 20 "$tmp/$name.log" >&2
-        oi_die "$name did not start"
-    fi
-    status="$(curl_status "$tmp/grant" -X PUT -H "Authorization: Bearer $OI_E2E_ADMIN_TOKEN" \
-        -H 'Content-Type: application/json' \
-        --data "{\"access_token\": \"$access_token\", \"expires_in\": 3600}" \
-        "http://127.0.0.1:$admin_port/v1/connections/calendar-conn/grants/alice")"
-    [[ "$status" == 2* ]] || oi_die "$name: importing the grant answered $status"
-}
-
 # clean_env VAR=VALUE... COMMAND...: runs COMMAND with nothing from this environment but PATH.
 clean_env() { env -i PATH="$PATH" HOME="$tmp" "$@"; }
 

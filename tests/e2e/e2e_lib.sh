@@ -100,10 +100,13 @@ start_service() {
     service_port="$(json_eval "$tmp/$name.out" 'd["port"]')"
 }
 
-# Writes a test CA and a certificate for localhost and 127.0.0.1 signed by it into $1, and a
-# self-signed certificate for the same names that nothing trusts.
+# make_pki DIR [SAN...]: writes a test CA and a certificate for localhost, 127.0.0.1 and any
+# further subjectAltName entries given (e.g. DNS:api.e2e.test) signed by it into DIR, and a
+# self-signed certificate for localhost and 127.0.0.1 that nothing trusts.
 make_pki() {
-    local dir="$1"
+    local dir="$1" names="DNS:localhost,IP:127.0.0.1"
+    shift
+    [[ $# -eq 0 ]] || names+="$(printf ',%s' "$@")"
     mkdir -p "$dir"
     local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
     openssl req -x509 "${ec[@]}" -keyout "$dir/ca.key" -out "$dir/ca.pem" -days 1 \
@@ -112,7 +115,7 @@ make_pki() {
         -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
     openssl req "${ec[@]}" -keyout "$dir/leaf.key" -out "$dir/leaf.csr" \
         -subj "/CN=localhost" 2>/dev/null
-    printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "extendedKeyUsage=serverAuth" \
+    printf '%s\n' "subjectAltName=$names" "extendedKeyUsage=serverAuth" \
         "basicConstraints=CA:FALSE" >"$dir/leaf.ext"
     openssl x509 -req -in "$dir/leaf.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
         -CAcreateserial -days 1 -extfile "$dir/leaf.ext" -out "$dir/leaf.pem" 2>/dev/null
@@ -196,11 +199,34 @@ log: { level: info, format: text }
 EOF
 }
 
-# start_echo_origins: the test PKI in $tmp/pki, the interception CA in $tmp/ica (ca init), and
-# echo_origin.py in plain HTTP ($plain_port) and HTTPS with the test PKI's leaf ($tls_port).
+# start_proxy NAME OTHER_HOSTS ALLOWED_HOSTS [VAR=VALUE...]: starts a proxy (write_config, memory
+# store) with VAR=VALUE added to its environment, imports alice's grant on calendar-conn, sets
+# proxy_port. Its log is $tmp/NAME.log.
+start_proxy() {
+    local name="$1" admin_port status
+    proxy_port="$(oi_free_port)"
+    admin_port="$(oi_free_port)"
+    write_config "$tmp/$name.yaml" "$proxy_port" "$admin_port" "memory: {}" "$3" "$2"
+    config_ok "$tmp/$name.yaml" || oi_die "$name: the generated config is refused"
+    env "${@:4}" "$binary" run --config "$tmp/$name.yaml" >"$tmp/$name.log" 2>&1 &
+    pids+=("$!")
+    if ! oi_wait_for_port "$proxy_port" 15 || ! oi_wait_for_port "$admin_port" 15; then
+        tail -n 20 "$tmp/$name.log" >&2
+        oi_die "$name did not start"
+    fi
+    status="$(curl_status "$tmp/grant" -X PUT -H "Authorization: Bearer $OI_E2E_ADMIN_TOKEN" \
+        -H 'Content-Type: application/json' \
+        --data "{\"access_token\": \"$access_token\", \"expires_in\": 3600}" \
+        "http://127.0.0.1:$admin_port/v1/connections/calendar-conn/grants/alice")"
+    [[ "$status" == 2* ]] || oi_die "$name: importing the grant answered $status"
+}
+
+# start_echo_origins [SAN...]: the test PKI in $tmp/pki (its leaf also naming SAN...), the
+# interception CA in $tmp/ica (ca init), and echo_origin.py in plain HTTP ($plain_port) and HTTPS
+# with the test PKI's leaf ($tls_port).
 start_echo_origins() {
     local origin="$OI_ROOT/tests/e2e/echo_origin.py"
-    make_pki "$tmp/pki"
+    make_pki "$tmp/pki" "$@"
     "$binary" ca init --dir "$tmp/ica" >/dev/null
     start_service origin "$python" "$origin"
     plain_port="$service_port"

@@ -1,0 +1,3 @@
+module oauth-injector/e2e/goclient
+
+go 1.19
