@@ -12,6 +12,7 @@ OI_DEBIAN_PACKAGES=(
     clang  # libFuzzer and its sanitizers for scripts/fuzz.sh
     prometheus python3-yaml  # promtool and YAML for tests/ops/check_observability.py
     golang-go  # a Go plugin's net/http client, tests/e2e/go_client_test.sh (standard library only)
+    python3-httpx python3-aiohttp  # Python plugins' async-era clients, tests/e2e/clients_test.sh
 )
 
 OI_BENCH_PACKAGES=(

@@ -5,7 +5,8 @@
 #
 #   Node: undici ProxyAgent and EnvHttpProxyAgent, axios (its own proxy support from the
 #         environment, and with https-proxy-agent), ws with https-proxy-agent; NODE_EXTRA_CA_CERTS.
-#   Python: urllib with HTTPS_PROXY/HTTP_PROXY and SSL_CERT_FILE; a raw absolute-form WebSocket.
+#   Python: urllib, httpx and aiohttp (trust_env) with HTTPS_PROXY/HTTP_PROXY and SSL_CERT_FILE;
+#           a raw absolute-form WebSocket.
 #   openssl: s_client through the proxy, the leaf it is served checked with `openssl verify`.
 #
 # The identity rides in the proxy URL (Proxy-Authorization: Basic calendar:alice). Origins are
@@ -102,6 +103,25 @@ check "urllib HTTPS_PROXY + SSL_CERT_FILE https://localhost: the origin saw the 
 urllib_get "http://127.0.0.1:$plain_port/urllib"
 check "urllib HTTP_PROXY http://127.0.0.1 (absolute-form): the origin saw the access token" \
     origin_saw "$out.origin" Authorization "Bearer $access_token"
+
+# --- Python httpx and aiohttp (Debian's python3-httpx, python3-aiohttp) ----------------------
+
+# py_client CLIENT URL [BODY]: python_clients.py's answer into $out, the origin's into $out.origin.
+py_client() {
+    clean_env HTTPS_PROXY="$proxy_url" HTTP_PROXY="$proxy_url" SSL_CERT_FILE="$tmp/ica/ca.pem" \
+        /usr/bin/python3 "$here/python_clients.py" "$1" "$2" "Bearer $placeholder" "${@:3}" \
+        >"$out" 2>"$out.err" || true
+    json_eval "$out" 'j(d["body"])' >"$out.origin" 2>/dev/null || true
+}
+for client in httpx aiohttp; do
+    py_client "$client" "https://localhost:$tls_port/python/$client"
+    check "$client https://localhost (CONNECT, intercepted): status $(status_of)" \
+        origin_saw "$out.origin" Authorization "Bearer $access_token"
+    py_client "$client" "http://127.0.0.1:$plain_port/python/$client" \
+        "{\"token\": \"$placeholder\"}"
+    check "$client POST http://127.0.0.1 (absolute-form): the body's placeholder replaced" \
+        equals "$(json_eval "$out.origin" 'd["body"]' 2>/dev/null)" "{\"token\": \"$access_token\"}"
+done
 
 # --- WebSocket -------------------------------------------------------------------------------
 
