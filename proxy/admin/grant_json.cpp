@@ -1,6 +1,7 @@
 #include "admin/grant_json.hpp"
 
 #include "admin/rfc3339.hpp"
+#include "oauth/token_response.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -112,6 +113,9 @@ grant_import parse_grant_import(std::string_view body, const config::connection&
     const boost::json::value* access = o.if_contains("access_token");
     if (access == nullptr || !access->is_string() || access->get_string().empty()) {
         return fail("access_token must be a non-empty string");
+    }
+    if (!oauth::is_access_token(access->get_string())) {
+        return fail("access_token must be printable ASCII (RFC 6749 appendix A.12)");
     }
     g.access_token = secret(std::string(access->get_string()));
 

@@ -303,6 +303,10 @@ token_outcome read_token_set(const json::object& fields, unsigned status,
     if (!access->is_string() || access->as_string().empty()) {
         return failure(token_failure_kind::malformed, status, "access_token is not a string");
     }
+    if (!is_access_token(access->as_string())) {
+        return failure(token_failure_kind::malformed, status,
+                       "access_token has characters outside RFC 6749's VSCHAR");
+    }
     out.access_token = secret{std::string{access->as_string()}};
 
     if (!optional_string(source, "refresh_token", text)) {
@@ -328,6 +332,12 @@ token_outcome read_token_set(const json::object& fields, unsigned status,
 }
 
 } // namespace
+
+bool is_access_token(std::string_view token) noexcept
+{
+    return !token.empty() &&
+           std::all_of(token.begin(), token.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
 
 token_outcome parse_token_response(unsigned status, std::string_view content_type,
                                    std::string_view body, std::string_view retry_after_header,

@@ -52,6 +52,12 @@ struct token_failure {
 
 using token_outcome = std::variant<token_set, token_failure>;
 
+/// An access token as RFC 6749 appendix A.12 defines it: one or more VSCHAR (%x20-7E). The proxy
+/// writes tokens into header fields and request targets, so anything else (CR, LF, NUL, other
+/// controls, non-ASCII bytes) could split or corrupt the forwarded request: such a token is
+/// refused wherever it enters, from a provider's answer or an import.
+[[nodiscard]] bool is_access_token(std::string_view token) noexcept;
+
 struct token_response_options {
     /// Slack OAuth v2 answers a code exchange with the bot token at the top level and the user's
     /// token under `authed_user`. Without this option the top-level token wins and `authed_user`

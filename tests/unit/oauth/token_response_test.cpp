@@ -122,6 +122,29 @@ TEST_CASE("tokens that are not strings make the answer malformed", "[oauth]")
     }
 }
 
+TEST_CASE("an access token outside RFC 6749's VSCHAR makes the answer malformed", "[oauth]")
+{
+    // Such a token would be written into a header field or the request target upstream.
+    const char* body = GENERATE(R"({"access_token":"a\r\nX-Injected: yes"})",
+                                R"({"access_token":"a\nb"})", R"({"access_token":"a\u0000b"})",
+                                R"({"access_token":"a\u007fb"})", R"({"access_token":"t\u00e9"})");
+    INFO(body);
+    const token_failure f = failure(parse_json(body));
+
+    CHECK(f.kind == token_failure_kind::malformed);
+    CHECK(f.detail.find("VSCHAR") != std::string::npos);
+}
+
+TEST_CASE("an access token of any printable ASCII, spaces included, is accepted", "[oauth]")
+{
+    CHECK(oi::oauth::is_access_token("ya29.a0AfB_byC-x~y+z/w=="));
+    CHECK(oi::oauth::is_access_token(" !\"#$%&'()*+,-./09:;<=>?@AZ[\\]^_`az{|}~"));
+    CHECK_FALSE(oi::oauth::is_access_token(""));
+    CHECK_FALSE(oi::oauth::is_access_token(std::string_view("a\0b", 3)));
+    CHECK(tokens(parse_json(R"({"access_token":"ya29.a0-_~+/="})")).access_token.reveal() ==
+          "ya29.a0-_~+/=");
+}
+
 TEST_CASE("a 2xx answer that is not a JSON object or a form is malformed", "[oauth]")
 {
     CHECK(failure(parse_json("")).kind == token_failure_kind::malformed);
