@@ -18,8 +18,8 @@
 #include <boost/beast/http/write.hpp>
 
 #include <array>
+#include <map>
 #include <optional>
-#include <set>
 
 namespace oi::admin {
 
@@ -96,8 +96,11 @@ struct admin_server::state {
     metrics::metrics& metrics;
     request_handler handler;
     tcp::acceptor acceptor;
-    std::set<beast::tcp_stream*> sessions; // open connections, touched on the io_context only
+    // Open connections, each with whether it waits for a request; touched on the io_context only.
+    std::map<beast::tcp_stream*, bool> sessions;
+    std::atomic<std::size_t> open{0};
     bool stopped = false;
+    bool draining = false;
 };
 
 namespace {
@@ -123,7 +126,8 @@ awaitable<void> lingering_close(beast::tcp_stream& stream)
 awaitable<void> session(state_ptr st, tcp::socket socket)
 {
     beast::tcp_stream stream(std::move(socket));
-    st->sessions.insert(&stream);
+    st->sessions[&stream] = true;
+    st->open.fetch_add(1);
     st->metrics.connection_opened(st->options.kind);
     struct cleanup {
         state_ptr& st;
@@ -131,18 +135,24 @@ awaitable<void> session(state_ptr st, tcp::socket socket)
         ~cleanup()
         {
             st->sessions.erase(&stream);
+            st->open.fetch_sub(1);
             st->metrics.connection_closed(st->options.kind);
+            if (st->options.connection_closed) {
+                st->options.connection_closed();
+            }
         }
     } const guard{st, stream};
     beast::flat_buffer buffer;
 
-    for (;;) {
+    while (!st->draining) {
         // Read one request: head, an interim 100 Continue when asked for, then the body.
         beast::http::request_parser<beast::http::string_body> parser;
         parser.header_limit(k_max_head_bytes);
         parser.body_limit(k_max_body_bytes);
         stream.expires_after(k_io_timeout);
+        st->sessions[&stream] = true;
         auto [ec, n] = co_await beast::http::async_read_header(stream, buffer, parser, k_use);
+        st->sessions[&stream] = false;
         const auto start = std::chrono::steady_clock::now();
         // RFC 9110 section 10.1.1: no 100 Continue for a body that will be refused anyway.
         const bool body_fits =
@@ -176,11 +186,14 @@ awaitable<void> session(state_ptr st, tcp::socket socket)
         // Answer it.
         const request& req = parser.get();
         handled h = co_await st->handler(req);
+        if (st->draining) {
+            h.res.keep_alive(false); // RFC 9112 section 9.6: say that this is the last response
+        }
         log_request(st->options.log_event, request_id, req.method_string(), h.route,
                     h.res.result_int(), start);
         stream.expires_after(k_io_timeout);
         auto [wec, wn] = co_await beast::http::async_write(stream, h.res, k_use);
-        if (wec || !h.res.keep_alive() || st->stopped) {
+        if (wec || !h.res.keep_alive() || st->stopped || st->draining) {
             break;
         }
     }
@@ -305,10 +318,29 @@ void admin_server::stop()
         st->stopped = true;
         error_code ignored;
         st->acceptor.close(ignored);
-        for (beast::tcp_stream* stream : st->sessions) {
-            stream->close();
+        for (const auto& entry : st->sessions) {
+            entry.first->close();
         }
     });
+}
+
+void admin_server::drain()
+{
+    asio::dispatch(state_->ioc, [st = state_] {
+        st->draining = true;
+        error_code ignored;
+        st->acceptor.close(ignored);
+        for (const auto& [stream, idle] : st->sessions) {
+            if (idle) {
+                stream->close();
+            }
+        }
+    });
+}
+
+std::size_t admin_server::open_connections() const noexcept
+{
+    return state_->open.load();
 }
 
 } // namespace oi::admin

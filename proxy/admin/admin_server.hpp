@@ -20,6 +20,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -38,6 +39,8 @@ struct listener_options {
     std::optional<config::endpoint> address;
     metrics::listener kind = metrics::listener::admin;
     std::string_view log_event = "admin_request";
+    /// Called on the io_context after each connection has closed. May be empty.
+    std::function<void()> connection_closed;
 };
 
 class admin_server {
@@ -61,6 +64,11 @@ public:
     void start();
     /// Closes the listener and every open admin connection.
     void stop();
+    /// Graceful shutdown: closes the listener and the connections waiting for a request; a
+    /// request being served is answered with `Connection: close`, then its connection closes.
+    void drain();
+    /// Connections open now. Any thread.
+    [[nodiscard]] std::size_t open_connections() const noexcept;
 
     struct state; // the implementation's shared state, defined in admin_server.cpp
 

@@ -176,9 +176,10 @@ awaitable<public_answer> oauth_callback(const request& req, const public_context
                             taken->has_value() ? "unreadable state record"
                                                : "unknown, used or expired state");
     }
+    // A reload may have removed the connection since /oauth/start.
     const auto connection = ctx.cfg.connections.find(state->connection);
     if (connection == ctx.cfg.connections.end()) {
-        co_return bad_state(ctx, req, "the state names a connection that is not configured");
+        co_return public_answer{connection_gone(ctx, req, "callback"), k_route};
     }
     const std::string_view connection_id = connection->first;
 

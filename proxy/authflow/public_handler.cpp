@@ -91,10 +91,10 @@ awaitable<public_answer> oauth_start(const request& req, const public_context& c
         co_return invalid_link(
             ctx, req, expired ? "the link has expired" : "bad signature or claims", expired);
     }
+    // The link may predate a reload that removed its connection.
     const auto connection = ctx.cfg.connections.find(link->connection);
     if (connection == ctx.cfg.connections.end()) {
-        co_return invalid_link(ctx, req, "the link names a connection that is not configured",
-                               false);
+        co_return public_answer{detail::connection_gone(ctx, req, "start"), k_route_start};
     }
 
     const auto stored = co_await store_new_state(ctx, *link);
@@ -144,6 +144,18 @@ response page(http::status status, std::string_view title, std::string_view mess
     res.body() = render_page(title, message);
     res.prepare_payload();
     return res;
+}
+
+response connection_gone(const public_context& ctx, const request& req, std::string_view step)
+{
+    record(ctx, step, "",
+           step == "start" ? metrics::authorization_result::invalid_link
+                           : metrics::authorization_result::invalid_state,
+           "the connection is no longer configured");
+    return page(http::status::not_found, "This service is no longer connected here",
+                "The connection this authorization was for has been removed from the "
+                "configuration. Nothing was saved.",
+                "connection_not_configured", req);
 }
 
 void record(const public_context& ctx, std::string_view step, std::string_view connection,

@@ -9,6 +9,8 @@
 //   GET /oauth/callback?state&code|error  take the state once, exchange the code at the token
 //                                         endpoint (oauth::request_token, the rules of refresh),
 //                                         store the grant, then a page or 303 to return_to
+//   a link or state whose connection is no    404 `connection_not_configured` (a reload
+//   longer configured                         removed it)
 //   anything else                         not ours: nullopt (the listener answers 404)
 //
 // Every page is short plain HTML with all variable text escaped, and carries
@@ -40,6 +42,8 @@ namespace http = boost::beast::http;
 using request = http::request<http::string_body>;
 using response = http::response<http::string_body>;
 
+/// What one request is served with. `cfg` is the configuration in force when the request
+/// arrived (the public listener takes a snapshot per request, so a reload reaches it).
 struct public_context {
     const config::config& cfg;
     store::grant_store& store;
@@ -64,6 +68,11 @@ namespace detail {
 /// A page answer with the headers described above; `error_code` empty for a success page.
 [[nodiscard]] response page(http::status status, std::string_view title, std::string_view message,
                             std::string_view error_code, const request& req);
+
+/// The 404 page for a link or state whose connection a reload removed (counted as
+/// invalid_link or invalid_state under connection `none`).
+[[nodiscard]] response connection_gone(const public_context& ctx, const request& req,
+                                       std::string_view step);
 
 /// Counts and logs one outcome of `step` (start or callback).
 void record(const public_context& ctx, std::string_view step, std::string_view connection,

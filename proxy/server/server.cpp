@@ -196,10 +196,11 @@ void server::start()
     }
     if (cfg.listen.public_listener) {
         public_ = admin::make_public_listener(
-            first.io, authflow::public_context{cfg, *first.store, *first.connector, *metrics_,
-                                               *links_, [this](const store::grant_key& key) {
-                                                   invalidate_grant(key.connection, key.user);
-                                               }});
+            first.io, *cfg.listen.public_listener,
+            admin::public_services{
+                *first.store, *first.connector, *metrics_, *links_,
+                [this](const store::grant_key& key) { invalidate_grant(key.connection, key.user); },
+                [this] { return current_.config(); }, [this] { connection_ended(); }});
         if (const auto ec = public_->listen()) {
             throw std::runtime_error("cannot listen on the public address: " + ec.message());
         }
@@ -276,10 +277,7 @@ void server::start_session(worker& w, tcp::tcp::socket socket)
     asio::co_spawn(w.io, run_session(std::move(session)), [this](std::exception_ptr e) {
         active_connections_.fetch_sub(1, std::memory_order_relaxed);
         metrics_->connection_closed(metrics::listener::proxy);
-        if (draining_.load()) {
-            const std::lock_guard lock{drain_mutex_};
-            drained_.notify_all();
-        }
+        connection_ended();
         if (e) {
             // A bug, not a client's doing: keep serving the others, and say it loudly.
             try {

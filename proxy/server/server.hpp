@@ -54,11 +54,11 @@ public:
     void start();
     /// Blocks until SIGINT or SIGTERM, reloading on SIGHUP, then shuts down gracefully (drain).
     void wait();
-    /// Graceful shutdown: /readyz answers 503, the proxy listener closes, idle connections close
-    /// at once, requests in flight may finish (their responses say `Connection: close`) until
-    /// `limits.shutdown_timeout`; then stop() cuts what is left, tunnels included. The admin
-    /// listener stays open meanwhile so that load balancers can read /readyz. Any thread but a
-    /// worker's.
+    /// Graceful shutdown: /readyz answers 503, the proxy and public listeners close, idle
+    /// connections close at once, requests in flight may finish (their responses say
+    /// `Connection: close`) until `limits.shutdown_timeout`; then stop() cuts what is left,
+    /// tunnels included. The admin listener stays open meanwhile so that load balancers can read
+    /// /readyz. Any thread but a worker's.
     void drain();
     /// Stops accepting, closes connections and joins the workers. Idempotent.
     void stop();
@@ -82,6 +82,8 @@ private:
     void record_refresh(std::string_view connection, const token::refresh_outcome& out,
                         std::chrono::steady_clock::duration took);
     void invalidate_grant(const std::string& connection, const std::string& user);
+    void connection_ended(); // a proxy or public connection closed: wakes a drain (drain.cpp)
+    [[nodiscard]] std::uint64_t open_connections() const noexcept; // proxy and public
 
     void apply(const runtime_ptr& next);
 

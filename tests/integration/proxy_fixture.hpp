@@ -14,6 +14,11 @@
 #include <string>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace oi::test {
 
 inline constexpr std::string_view k_admin_token = "admin-token-for-tests-0123456789";
@@ -33,6 +38,20 @@ template <typename Condition> bool eventually(Condition condition)
         pause = std::min(pause * 2, std::chrono::milliseconds(100));
     }
     return false;
+}
+
+/// Whether a TCP connect to 127.0.0.1:port is refused (nothing listens any more).
+inline bool connection_refused(unsigned short port)
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool refused = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 &&
+                         errno == ECONNREFUSED;
+    ::close(fd);
+    return refused;
 }
 
 /// Polls the admin listener's /readyz until it answers 200 (the store is connected), for at
@@ -78,6 +97,7 @@ struct proxy_fixture {
     scoped_temp_dir dir;
     unsigned short proxy_port = free_tcp_port();
     unsigned short admin_port = free_tcp_port();
+    unsigned short public_port = free_tcp_port(); // bound only with config_options::public_listener
     std::unique_ptr<process> proxy;
 
     /// What a test changes in the fixture's configuration.
@@ -86,8 +106,11 @@ struct proxy_fixture {
         std::string store_extra;  // appended under `store`
         std::string redis_extra;  // appended under `store.redis` (e.g. a `sentinel` block)
         std::string google_allowed = "[127.0.0.1, localhost]";
-        std::string plugins_extra; // appended under `plugins` (indented two spaces)
-        std::string limits_extra;  // appended under `limits`
+        std::string plugins_extra;     // appended under `plugins` (indented two spaces)
+        std::string limits_extra;      // appended under `limits`
+        std::string connections_extra; // appended under `connections` (indented two spaces)
+        bool elsewhere = true;         // the `elsewhere` connection and its plugin `other`
+        bool public_listener = false;  // listen.public on public_port, and public_url
         std::string log = "{ level: debug, format: json }";
         unsigned threads = 2;
     };
@@ -101,9 +124,8 @@ listen:
                std::to_string(proxy_port) +
                R"(
   admin: 127.0.0.1:)" +
-               std::to_string(admin_port) +
-               R"(
-admin_token: ${ADMIN_TOKEN}
+               std::to_string(admin_port) + "\n" + public_lines(o) +
+               R"(admin_token: ${ADMIN_TOKEN}
 threads: )" + std::to_string(o.threads) +
                R"(
 store:
@@ -124,17 +146,19 @@ connections:
     client_id: client-1
     client_secret: ${CLIENT_SECRET}
     allowed_hosts: )" +
-               o.google_allowed + "\n" + o.google_extra + R"(
-  elsewhere:
+               o.google_allowed + "\n" + o.google_extra + o.connections_extra +
+               (o.elsewhere ? R"(  elsewhere:
     authorization_url: https://other.example.com/auth
     token_url: https://other.example.com/token
     client_id: client-2
     allowed_hosts: [api.other.example.com]
-plugins:
+)"
+                            : "") +
+               R"(plugins:
   calendar: { connection: google }
   mail: { connection: google }
-  other: { connection: elsewhere }
-)" + o.plugins_extra +
+)" + (o.elsewhere ? "  other: { connection: elsewhere }\n" : "") +
+               o.plugins_extra +
                R"(
 upstream:
   ca_file: )" + pki.ca_cert.string() +
@@ -148,6 +172,16 @@ limits:
                R"(
 log: )" + o.log +
                "\n";
+    }
+
+    /// `listen.public` and `public_url` when the options ask for the public listener.
+    [[nodiscard]] std::string public_lines(const config_options& o) const
+    {
+        if (!o.public_listener) {
+            return "";
+        }
+        const std::string address = "127.0.0.1:" + std::to_string(public_port);
+        return "  public: " + address + "\npublic_url: http://" + address + "\n";
     }
 
     [[nodiscard]] std::filesystem::path config_path() const { return dir.path() / "config.yaml"; }

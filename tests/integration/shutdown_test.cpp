@@ -6,28 +6,9 @@
 
 #include <csignal>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 using namespace oi::test;
 
 namespace {
-
-/// Whether a TCP connect to 127.0.0.1:port is refused (nothing listens any more).
-bool connection_refused(unsigned short port)
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool refused = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 &&
-                         errno == ECONNREFUSED;
-    ::close(fd);
-    return refused;
-}
 
 /// `/slow` waits for the gate; everything else is answered at once.
 void slow_path_waits_for(origin_server& origin, std::shared_ptr<origin_gate> gate)

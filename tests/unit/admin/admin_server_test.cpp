@@ -165,6 +165,33 @@ TEST_CASE("stop closes idle admin connections", "[admin]")
     CHECK(ec == asio::error::eof);
 }
 
+TEST_CASE("drain closes idle connections and the listener, and counts what is still open",
+          "[admin]")
+{
+    server_fixture f;
+    tcp::socket idle = f.connect();
+    boost::beast::flat_buffer buffer;
+    REQUIRE(exchange(idle, buffer, get("/healthz")).result_int() == 200);
+    REQUIRE(f.server.open_connections() == 1);
+    const auto port = f.server.port();
+
+    f.server.drain();
+
+    char byte = 0;
+    boost::system::error_code ec;
+    asio::read(idle, asio::buffer(&byte, 1), ec);
+    CHECK(ec == asio::error::eof);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (f.server.open_connections() != 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::yield();
+    }
+    CHECK(f.server.open_connections() == 0);
+    static asio::io_context client_ioc; // blocking calls only: never run
+    tcp::socket late(client_ioc);
+    late.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+    CHECK(ec == asio::error::connection_refused);
+}
+
 TEST_CASE("listen reports an address that is already in use", "[admin]")
 {
     server_fixture first;

@@ -192,6 +192,28 @@ TEST_CASE("a callback with an unknown or malformed state is refused with a page"
     check_page_headers(answer->res);
 }
 
+TEST_CASE("a link or state whose connection is no longer configured gets a 404 page",
+          "[authflow][public]")
+{
+    fixture f;
+    const std::string link = f.start_target(std::chrono::system_clock::now());
+    const auto started = f.get(f.start_target(std::chrono::system_clock::now()));
+    REQUIRE(started.has_value());
+    const std::string state = query_of(started->res[http::field::location])["state"];
+    f.cfg.connections.erase("google");
+
+    const auto start = f.get(link);
+    const auto callback = f.get("/oauth/callback?state=" + state + "&code=abc");
+
+    for (const auto* answer : {&start, &callback}) {
+        REQUIRE(answer->has_value());
+        CHECK((*answer)->res.result_int() == 404);
+        CHECK((*answer)->res["X-OAuth-Injector-Error"] == "connection_not_configured");
+        check_page_headers((*answer)->res);
+    }
+    CHECK(f.backend->size() == 0);
+}
+
 TEST_CASE("other paths are not the flow's and other methods are not allowed", "[authflow][public]")
 {
     fixture f;
