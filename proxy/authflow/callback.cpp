@@ -4,6 +4,7 @@
 #include "authflow/public_handler.hpp"
 #include "oauth/token_client.hpp"
 #include "oauth/token_response.hpp"
+#include "store/store_error.hpp"
 #include "token/refresh_flight.hpp"
 
 #include <boost/url/parse.hpp>
@@ -161,6 +162,11 @@ awaitable<public_answer> oauth_callback(const request& req, const public_context
     const store::result<std::optional<std::string>> taken =
         co_await ctx.store.take_state(state_value);
     ctx.metrics.store_call(metrics::store_op::state, seconds_since(start));
+    const bool unreadable = !taken && (taken.error() == store::store_errc::corrupt_record ||
+                                       taken.error() == store::store_errc::unknown_key);
+    if (unreadable) {
+        co_return bad_state(ctx, req, "unreadable state record");
+    }
     if (!taken) {
         ctx.metrics.store_error(metrics::store_op::state);
         co_return fail(ctx, req, "", result::store_error, "the store did not answer",

@@ -5,8 +5,8 @@
 // Stored as a small JSON text through grant_store::put_state for k_state_lifetime and taken
 // back, once, with grant_store::take_state. Pure functions, any thread.
 //
-// The record holds the code_verifier in clear: it is only useful together with an authorization
-// code issued for this state, lives 10 minutes and is deleted when used.
+// The record holds the code_verifier: the Redis store seals it (AES-256-GCM under the configured
+// encryption keys, store/grant_codec.hpp) before it leaves the process.
 
 #include "common/secret.hpp"
 

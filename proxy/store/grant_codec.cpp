@@ -19,6 +19,7 @@ namespace oi::store {
 namespace {
 
 constexpr std::string_view k_format = "v1";
+constexpr std::string_view k_state_format = "s1"; // authorization state records
 constexpr std::size_t k_key_bytes = 32;
 constexpr std::size_t k_nonce_bytes = 12;
 constexpr std::size_t k_tag_bytes = 16;
@@ -119,13 +120,14 @@ struct record_parts {
     std::string_view payload;
 };
 
-std::optional<record_parts> split_record(std::string_view record)
+std::optional<record_parts> split_record(std::string_view record,
+                                         std::string_view format = k_format)
 {
-    if (!record.starts_with(k_format) || record.size() <= k_format.size() ||
-        record[k_format.size()] != '.') {
+    if (!record.starts_with(format) || record.size() <= format.size() ||
+        record[format.size()] != '.') {
         return std::nullopt;
     }
-    const std::string_view rest = record.substr(k_format.size() + 1);
+    const std::string_view rest = record.substr(format.size() + 1);
     const auto dot = rest.find('.');
     if (dot == std::string_view::npos || dot == 0) {
         return std::nullopt;
@@ -142,14 +144,16 @@ void append_length_prefixed(std::string& out, std::string_view field)
     out.append(field);
 }
 
-/// The additional authenticated data: format, key id, connection and user.
-std::string associated_data(std::string_view key_id, const grant_key& key)
+/// The additional authenticated data: format, key id, then what the record is bound to.
+std::string associated_data(std::string_view format, std::string_view key_id,
+                            std::initializer_list<std::string_view> bound_to)
 {
     std::string aad;
-    append_length_prefixed(aad, k_format);
+    append_length_prefixed(aad, format);
     append_length_prefixed(aad, key_id);
-    append_length_prefixed(aad, key.connection);
-    append_length_prefixed(aad, key.user);
+    for (const std::string_view field : bound_to) {
+        append_length_prefixed(aad, field);
+    }
     return aad;
 }
 
@@ -252,22 +256,70 @@ grant_codec::~grant_codec()
     }
 }
 
+/// Opened plaintext (it holds tokens or a PKCE verifier), wiped before its memory is released.
+struct grant_codec::opened_text {
+    explicit opened_text(std::string text) : value(std::move(text)) {}
+    opened_text(opened_text&& other) noexcept : value(std::move(other.value)) {}
+    opened_text(const opened_text&) = delete;
+    opened_text& operator=(const opened_text&) = delete;
+    opened_text& operator=(opened_text&&) = delete;
+    ~opened_text() { OPENSSL_cleanse(value.data(), value.size()); }
+
+    std::string value;
+};
+
 std::string grant_codec::seal(const grant_key& key, const grant& value) const
 {
-    const auto& current = keys_.front();
     const wiped_string plaintext{to_json(value)};
-
-    const std::string sealed =
-        encrypt(current.key, associated_data(current.id, key), plaintext.value);
-
-    std::string record(k_format);
-    record.append(".").append(current.id).append(".").append(base64url_encode(sealed));
-    return record;
+    return seal_record(k_format, {key.connection, key.user}, plaintext.value);
 }
 
 boost::system::result<grant> grant_codec::open(const grant_key& key, std::string_view record) const
 {
-    const auto parts = split_record(record);
+    const auto plaintext = open_record(k_format, {key.connection, key.user}, record);
+    if (!plaintext) {
+        return plaintext.error();
+    }
+    auto parsed = from_json(plaintext->value);
+    if (!parsed) {
+        return make_error_code(store_errc::corrupt_record);
+    }
+    return std::move(*parsed);
+}
+
+std::string grant_codec::seal_state(std::string_view id, std::string_view record) const
+{
+    return seal_record(k_state_format, {id}, record);
+}
+
+boost::system::result<secret> grant_codec::open_state(std::string_view id,
+                                                      std::string_view record) const
+{
+    auto plaintext = open_record(k_state_format, {id}, record);
+    if (!plaintext) {
+        return plaintext.error();
+    }
+    return secret{std::move(plaintext->value)};
+}
+
+std::string grant_codec::seal_record(std::string_view format,
+                                     std::initializer_list<std::string_view> bound_to,
+                                     std::string_view plaintext) const
+{
+    const auto& current = keys_.front();
+    const std::string sealed =
+        encrypt(current.key, associated_data(format, current.id, bound_to), plaintext);
+
+    std::string record(format);
+    record.append(".").append(current.id).append(".").append(base64url_encode(sealed));
+    return record;
+}
+
+boost::system::result<grant_codec::opened_text>
+grant_codec::open_record(std::string_view format, std::initializer_list<std::string_view> bound_to,
+                         std::string_view record) const
+{
+    const auto parts = split_record(record, format);
     if (!parts) {
         return make_error_code(store_errc::corrupt_record);
     }
@@ -281,15 +333,11 @@ boost::system::result<grant> grant_codec::open(const grant_key& key, std::string
     if (!sealed) {
         return make_error_code(store_errc::corrupt_record);
     }
-    const auto plaintext = decrypt(match->key, associated_data(match->id, key), *sealed);
+    auto plaintext = decrypt(match->key, associated_data(format, match->id, bound_to), *sealed);
     if (!plaintext) {
         return make_error_code(store_errc::corrupt_record);
     }
-    auto parsed = from_json(plaintext->value);
-    if (!parsed) {
-        return make_error_code(store_errc::corrupt_record);
-    }
-    return std::move(*parsed);
+    return opened_text{std::move(plaintext->value)};
 }
 
 bool grant_codec::sealed_with_current_key(std::string_view record) const noexcept

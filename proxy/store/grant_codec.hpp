@@ -9,6 +9,9 @@
 // (connection and user, each length-prefixed so that ("ab", "c") and ("a", "bc") differ), so a
 // record copied under another user's key does not open.
 //
+// Authorization state records (the PKCE verifier and return_to of /oauth/start) are sealed the
+// same way under their own format tag "s1", bound to the state id instead of a grant key.
+//
 // Keys rotate by configuration: the first key seals, every configured key opens. A record sealed
 // with an older key still opens; `sealed_with_current_key` tells the caller to re-seal it on the
 // next write.
@@ -23,6 +26,7 @@
 
 #include <boost/system/result.hpp>
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,7 +53,24 @@ public:
     /// Whether `record` is sealed under the first (current) key; false: re-seal on next write.
     [[nodiscard]] bool sealed_with_current_key(std::string_view record) const noexcept;
 
+    /// Seals an authorization state record (authflow/flow_state.hpp) under the first key, bound
+    /// to its state id: "s1.<key id>.<base64url(nonce | ciphertext | tag)>".
+    [[nodiscard]] std::string seal_state(std::string_view id, std::string_view record) const;
+
+    /// Opens a record made by `seal_state` for the same state id with any configured key.
+    [[nodiscard]] boost::system::result<secret> open_state(std::string_view id,
+                                                           std::string_view record) const;
+
 private:
+    struct opened_text;
+
+    [[nodiscard]] std::string seal_record(std::string_view format,
+                                          std::initializer_list<std::string_view> bound_to,
+                                          std::string_view plaintext) const;
+    [[nodiscard]] boost::system::result<opened_text>
+    open_record(std::string_view format, std::initializer_list<std::string_view> bound_to,
+                std::string_view record) const;
+
     std::vector<config::encryption_key> keys_;
 };
 

@@ -319,7 +319,9 @@ boost::asio::awaitable<result<bool>>
 redis_grant_store::put_state(std::string_view id, std::string_view record, std::chrono::seconds ttl)
 {
     const std::string key = state_key(key_prefix_, id);
-    co_return co_await set_if_absent(key, record, "EX", ttl.count());
+    // Sealed like a grant: the record holds the PKCE verifier and return_to.
+    const std::string sealed = codec_->seal_state(id, record);
+    co_return co_await set_if_absent(key, sealed, "EX", ttl.count());
 }
 
 boost::asio::awaitable<result<bool>> redis_grant_store::set_if_absent(std::string_view key,
@@ -361,7 +363,11 @@ redis_grant_store::take_state(std::string_view id)
     if (const auto ec = unexpected(*reply, kind::string)) {
         co_return out_type(boost::system::in_place_error, *ec);
     }
-    co_return std::optional<std::string>(reply->str);
+    auto opened = codec_->open_state(id, reply->str);
+    if (!opened) {
+        co_return out_type(boost::system::in_place_error, opened.error());
+    }
+    co_return std::optional<std::string>(opened->reveal());
 }
 
 boost::asio::awaitable<result<void>> redis_grant_store::ping()

@@ -31,7 +31,10 @@
 // asynchronously), so the caller is not told it is safe. Locks are not waited for.
 //
 // Authorization state: `<key_prefix>:state:<id>`, written with `SET NX EX` and consumed with
-// GETDEL (Redis 6.2 or later), which reads and deletes in one step: a state is taken once.
+// GETDEL (Redis 6.2 or later), which reads and deletes in one step: a state is taken once. The
+// record is sealed with the codec (grant_codec::seal_state, bound to the state id), so the PKCE
+// verifier and return_to are never in Redis in clear; one that does not open is taken anyway
+// and reported as corrupt_record or unknown_key.
 //
 // Connection ids from the config never end a shared id with user text, and the record is
 // authenticated against its (connection, user) pair, so even two pairs that spelled the same

@@ -3,6 +3,9 @@
 
 #include "store/redis_grant_store.hpp"
 
+#include "authflow/flow_state.hpp"
+#include "store/store_error.hpp"
+
 #include "store_test_helpers.hpp"
 #include "support/redis_server.hpp"
 
@@ -35,6 +38,16 @@ struct state_fixture {
     }
 
     /// Runs one Redis command with the store's client and returns its integer answer.
+    /// The value stored under the state `id`, as Redis holds it.
+    std::string raw(std::string_view id)
+    {
+        const std::string key = redis_grant_store::state_key(k_prefix, id);
+        const auto reply =
+            run_task(io, client->command(std::array<std::string_view, 2>{"GET", key}));
+        REQUIRE(reply.has_value());
+        return reply->str;
+    }
+
     long long integer(std::string_view verb, std::string_view id)
     {
         const std::string key = redis_grant_store::state_key(k_prefix, id);
@@ -120,4 +133,46 @@ TEST_CASE("an expired state in redis is not handed out", "[store][redis_store][s
 
     REQUIRE(taken.has_value());
     CHECK_FALSE(taken->has_value());
+}
+
+TEST_CASE("a state record is sealed in redis: neither the verifier nor return_to is in clear",
+          "[store][redis_store][state]")
+{
+    oi::test::redis_server server;
+    state_fixture f(server.config());
+    const std::string verifier = "pkce-verifier-0123456789-abcdefghijklmnopqrstuvw";
+    const std::string return_to = "https://chat.example.com/settings/back";
+    const oi::secret record = oi::authflow::encode_flow_state(
+        oi::authflow::flow_state{"google", "alice", oi::secret{verifier}, return_to});
+
+    REQUIRE(run_task(f.io, f.store.put_state("sealed", record.reveal(), 600s)).value());
+    const std::string stored = f.raw("sealed");
+    const auto taken = run_task(f.io, f.store.take_state("sealed"));
+
+    CHECK(stored.rfind("s1.k1.", 0) == 0);
+    CHECK(stored.find(verifier) == std::string::npos);
+    CHECK(stored.find(return_to) == std::string::npos);
+    CHECK(stored.find("chat.example.com") == std::string::npos);
+    CHECK(stored.find("alice") == std::string::npos);
+    REQUIRE(taken.has_value());
+    CHECK(taken->value_or("") == record.reveal());
+}
+
+TEST_CASE("a state record copied under another state id does not open and is taken anyway",
+          "[store][redis_store][state]")
+{
+    oi::test::redis_server server;
+    state_fixture f(server.config());
+    REQUIRE(run_task(f.io, f.store.put_state("first", "record", 600s)).value());
+    const std::string copied_key = redis_grant_store::state_key(k_prefix, "second");
+    const std::string sealed = f.raw("first");
+    REQUIRE(run_task(f.io,
+                     f.client->command(std::array<std::string_view, 3>{"SET", copied_key, sealed}))
+                .has_value());
+
+    const auto taken = run_task(f.io, f.store.take_state("second"));
+
+    REQUIRE_FALSE(taken.has_value());
+    CHECK(taken.error() == oi::store::store_errc::corrupt_record);
+    CHECK(f.integer("EXISTS", "second") == 0);
 }

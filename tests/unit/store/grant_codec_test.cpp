@@ -206,3 +206,35 @@ TEST_CASE("a start-up error about a key does not print the key", "[store][codec]
         CHECK(std::string_view(e.what()).find("QQQQ") == std::string_view::npos);
     }
 }
+
+TEST_CASE("a state record opens only for its own state id, and under a rotated key",
+          "[store][codec][state]")
+{
+    const grant_codec old_codec({make_key("k1", '\x01')});
+    const grant_codec rotated({make_key("k2", '\x02'), make_key("k1", '\x01')});
+    const std::string record = R"({"pkce":"verifier-text","r":"https://chat.example.com/x"})";
+
+    const std::string sealed = old_codec.seal_state("state-a", record);
+
+    CHECK(sealed.rfind("s1.k1.", 0) == 0);
+    CHECK(sealed.find("verifier-text") == std::string::npos);
+    const auto opened = rotated.open_state("state-a", sealed);
+    REQUIRE(opened.has_value());
+    CHECK(opened->reveal() == record);
+    CHECK(old_codec.open_state("state-b", sealed).error() == store_errc::corrupt_record);
+    CHECK(old_codec.open_state("state-a", flip_char(sealed, sealed.size() - 3)).error() ==
+          store_errc::corrupt_record);
+    CHECK(grant_codec({make_key("k3", '\x03')}).open_state("state-a", sealed).error() ==
+          store_errc::unknown_key);
+}
+
+TEST_CASE("a grant record does not open as a state record nor the reverse", "[store][codec][state]")
+{
+    const grant_codec codec({make_key("k1", '\x01')});
+
+    const std::string grant_record = codec.seal(k_alice, sample_grant());
+    const std::string state_record = codec.seal_state("alice", "{}");
+
+    CHECK_FALSE(codec.open_state("alice", grant_record).has_value());
+    CHECK_FALSE(codec.open(k_alice, state_record).has_value());
+}
