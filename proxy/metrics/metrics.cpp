@@ -22,7 +22,7 @@ constexpr std::array<std::string_view, 4> k_refresh_labels{"success", "invalid_g
 constexpr std::array<std::string_view, 6> k_store_labels{"load", "save", "remove",
                                                          "ping", "lock", "state"};
 constexpr std::array<std::string_view, 3> k_listener_labels{"proxy", "public", "admin"};
-constexpr std::array<std::string_view, 2> k_reload_labels{"success", "failure"};
+constexpr std::array<std::string_view, 2> k_reload_labels{"success", "failure"}; // retries too
 constexpr std::array<std::string_view, 3> k_upstream_labels{"new", "reused", "failed"};
 constexpr std::array<std::string_view, 8> k_authorization_labels{
     "started",         "connected",    "denied",        "provider_error",
@@ -207,6 +207,9 @@ metrics::metrics(const config::config& cfg)
              "result", k_cache_labels, cache_);
     add_each(counter_family(r, "store_errors_total", "Store operations that failed"), "operation",
              k_store_labels, store_errors_);
+    add_each(counter_family(r, "store_retries_total",
+                            "Idempotent store commands sent again after a failover, by result"),
+             "result", k_reload_labels, store_retries_);
     add_each(prometheus::BuildGauge()
                  .Name(full_name("active_connections"))
                  .Help("Open client connections by listener")
@@ -407,6 +410,12 @@ void metrics::config_reload(reload_result r) noexcept
 {
     const auto i = static_cast<std::size_t>(r);
     bump(i < reloads_.size() ? reloads_[i] : nullptr);
+}
+
+void metrics::store_retry(retry_result r) noexcept
+{
+    const auto i = static_cast<std::size_t>(r);
+    bump(i < store_retries_.size() ? store_retries_[i] : nullptr);
 }
 
 void metrics::refused(refusal r) noexcept

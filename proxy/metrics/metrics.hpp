@@ -30,6 +30,9 @@
 //   token_cache_lookups_total{result}           hit|miss|stale
 //   store_errors_total{operation}               see store_op
 //   store_duration_seconds{operation}           histogram
+//   store_retries_total{result}                 idempotent commands sent again after the
+//                                               connection broke under them (a failover):
+//                                               success|failure of the second attempt
 //   active_connections{listener}                gauge; proxy|public|admin
 //   intercept_certificates_issued_total
 //   config_reloads_total{result}                success|failure
@@ -91,6 +94,7 @@ enum class refresh_result { success, invalid_grant, error, skipped };
 enum class store_op { load, save, remove, ping, lock, state };
 enum class listener { proxy, public_listener, admin };
 enum class reload_result { success, failure };
+enum class retry_result { success, failure };
 enum class upstream_connection { new_connection, reused, failed };
 /// started: /oauth/start redirected to the provider; connected: a grant was stored; denied: the
 /// user refused (access_denied); provider_error: another error, or no code, on the callback;
@@ -152,6 +156,8 @@ public:
     void cache_lookup(cache_result r) noexcept;
     void store_call(store_op op, double seconds) noexcept;
     void store_error(store_op op) noexcept;
+    /// An idempotent store command was sent again after a failover; `r`: how that ended.
+    void store_retry(retry_result r) noexcept;
     void connection_opened(listener l) noexcept;
     void connection_closed(listener l) noexcept;
     void certificate_issued() noexcept;
@@ -181,6 +187,7 @@ private:
     std::atomic<const label_table*> table_{nullptr}; // the newest of tables_
     std::array<prometheus::Counter*, 3> cache_{};
     std::array<prometheus::Counter*, 6> store_errors_{};
+    std::array<prometheus::Counter*, 2> store_retries_{};
     std::array<prometheus::Gauge*, 3> active_{};
     prometheus::Counter* certificates_ = nullptr;
     std::array<prometheus::Counter*, 2> reloads_{};

@@ -103,7 +103,11 @@ server::server(config::config cfg)
     : startup_(std::make_shared<const runtime>(std::move(cfg))), current_(startup_),
       metrics_(std::make_unique<metrics::metrics>(startup_->cfg)),
       tls_(upstream::make_client_tls_context(startup_->cfg.upstream.ca_file)),
-      stores_(std::make_unique<store::store_factory>(startup_->cfg.store)),
+      stores_(std::make_unique<store::store_factory>(
+          startup_->cfg.store, store::redis_options{},
+          [m = metrics_.get()](bool ok) {
+              m->store_retry(ok ? metrics::retry_result::success : metrics::retry_result::failure);
+          })),
       links_(std::make_unique<const authflow::link_signer>(
           authflow::link_signer::from_config(startup_->cfg.store)))
 {

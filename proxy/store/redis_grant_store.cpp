@@ -61,9 +61,10 @@ bool worth_retrying(const boost::system::error_code& ec)
 
 redis_grant_store::redis_grant_store(std::shared_ptr<redis_client> client,
                                      std::shared_ptr<const grant_codec> codec,
-                                     std::string key_prefix, replication_wait wait)
+                                     std::string key_prefix, replication_wait wait,
+                                     retry_observer on_retry)
     : client_(std::move(client)), codec_(std::move(codec)), key_prefix_(std::move(key_prefix)),
-      wait_(wait)
+      wait_(wait), on_retry_(std::move(on_retry))
 {}
 
 boost::asio::awaitable<result<redis_reply>>
@@ -80,10 +81,13 @@ redis_grant_store::idempotent(std::span<const std::string_view> args)
     // The connection was lost under this command, most likely to a failover: wait, bounded by
     // the client's failover_wait, for the client to reach the primary again, then try once more.
     log::event(log::level::info, "store_retry", {{"error", reply.error().message()}});
-    if (!co_await client_->wait_ready()) {
-        co_return reply;
+    if (co_await client_->wait_ready()) {
+        reply = co_await client_->command(args);
     }
-    co_return co_await client_->command(args);
+    if (on_retry_) {
+        on_retry_(reply.has_value());
+    }
+    co_return reply;
 }
 
 boost::asio::awaitable<result<void>> redis_grant_store::confirm_replicated()

@@ -51,10 +51,16 @@
 #include "store/grant_store.hpp"
 #include "store/redis_client.hpp"
 
+#include <functional>
 #include <memory>
 #include <string>
 
 namespace oi::store {
+
+/// Told once per idempotent command sent again after a failover: whether the second attempt got
+/// a reply (false also when the client found no primary to send it to). Runs on the worker's
+/// thread; may be empty.
+using retry_observer = std::function<void(bool succeeded)>;
 
 /// `WAIT` after writes (see above); replicas == 0 turns it off.
 struct replication_wait {
@@ -66,7 +72,7 @@ class redis_grant_store final : public grant_store {
 public:
     redis_grant_store(std::shared_ptr<redis_client> client,
                       std::shared_ptr<const grant_codec> codec, std::string key_prefix,
-                      replication_wait wait = {});
+                      replication_wait wait = {}, retry_observer on_retry = {});
 
     boost::asio::awaitable<result<std::optional<grant>>> load(const grant_key& key) override;
     boost::asio::awaitable<result<void>> save(const grant_key& key, const grant& value) override;
@@ -114,6 +120,7 @@ private:
     std::shared_ptr<const grant_codec> codec_;
     std::string key_prefix_;
     replication_wait wait_;
+    retry_observer on_retry_;
 };
 
 } // namespace oi::store

@@ -8,8 +8,9 @@
 
 namespace oi::store {
 
-store_factory::store_factory(config::store_config config, redis_options options)
-    : config_(std::move(config)), options_(options)
+store_factory::store_factory(config::store_config config, redis_options options,
+                             retry_observer on_retry)
+    : config_(std::move(config)), options_(options), on_retry_(std::move(on_retry))
 {
     if (config_.type == config::store_config::kind::redis) {
         codec_ = std::make_shared<const grant_codec>(config_.encryption_keys);
@@ -40,7 +41,7 @@ std::unique_ptr<grant_store> store_factory::make(boost::asio::io_context& io)
     });
     const replication_wait wait{config_.redis.wait_replicas, config_.redis.wait_timeout};
     return std::make_unique<redis_grant_store>(std::move(client), codec_, config_.redis.key_prefix,
-                                               wait);
+                                               wait, on_retry_);
 }
 
 void store_factory::stop_all()

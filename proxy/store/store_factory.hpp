@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "store/grant_store.hpp"
 #include "store/redis_client.hpp"
+#include "store/redis_grant_store.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -28,7 +29,10 @@ class memory_grant_backend;
 
 class store_factory {
 public:
-    explicit store_factory(config::store_config config, redis_options options = {});
+    /// `on_retry` is given to every Redis store (redis_grant_store.hpp); it runs on the workers'
+    /// threads.
+    explicit store_factory(config::store_config config, redis_options options = {},
+                           retry_observer on_retry = {});
     ~store_factory();
 
     store_factory(const store_factory&) = delete;
@@ -45,6 +49,7 @@ private:
 
     config::store_config config_;
     redis_options options_;
+    retry_observer on_retry_;
     std::shared_ptr<const grant_codec> codec_;             // redis only
     std::shared_ptr<memory_grant_backend> memory_backend_; // memory only
     std::mutex mutex_;

@@ -57,7 +57,7 @@ struct store_fixture {
                   oi::store::redis_options options = oi::test::fast_redis_options())
         : client(std::make_shared<redis_client>(io, config, options)),
           store(client, std::make_shared<const oi::store::grant_codec>(std::move(keys)),
-                std::string(k_prefix))
+                std::string(k_prefix), {}, [this](bool ok) { retries.push_back(ok); })
     {
         client->start();
         REQUIRE(run_until(io, [&] { return client->connected(); }));
@@ -91,6 +91,7 @@ struct store_fixture {
         REQUIRE(reply.has_value());
     }
 
+    std::vector<bool> retries; // what the store's retry observer was told, in order
     boost::asio::io_context io;
     std::shared_ptr<redis_client> client;
     redis_grant_store store;
@@ -263,6 +264,50 @@ TEST_CASE("a command to a paused redis times out and the next one succeeds", "[s
     REQUIRE(resumed.has_value());
     REQUIRE(resumed->has_value());
     CHECK((*resumed)->access_token == oi::secret{"access-A"});
+}
+
+TEST_CASE("a retried command is reported once as a failure when the second attempt also times "
+          "out",
+          "[store][redis_store][retry]")
+{
+    oi::test::redis_server server;
+    auto options = oi::test::fast_redis_options();
+    options.command_timeout = 200ms;
+    store_fixture f(server.config(), {key_k1()}, options);
+
+    server.pause();
+    const auto paused = f.load(k_alice);
+    server.resume();
+    const auto resumed = f.load(k_alice);
+
+    CHECK(paused.has_error());
+    CHECK(resumed.has_value());
+    CHECK(f.retries == std::vector<bool>{false});
+}
+
+TEST_CASE("a retried command that gets its reply the second time is reported as a success",
+          "[store][redis_store][retry]")
+{
+    oi::test::redis_server server;
+    auto options = oi::test::fast_redis_options();
+    options.command_timeout = 1000ms;
+    store_fixture f(server.config(), {key_k1()}, options);
+    REQUIRE(f.save(k_alice, sample_grant("access-R")).has_value());
+    const oi::log::capture logs;
+    std::optional<oi::store::result<std::optional<grant>>> loaded;
+    boost::asio::co_spawn(f.io, f.store.load(k_alice),
+                          [&](std::exception_ptr, auto r) { loaded.emplace(std::move(r)); });
+
+    server.pause();
+    const bool retrying = run_until(f.io, [&] { return logs.contains("store_retry"); });
+    server.resume();
+    REQUIRE(run_until(f.io, [&] { return loaded.has_value(); }));
+
+    CHECK(retrying);
+    REQUIRE(loaded->has_value());
+    REQUIRE((*loaded)->has_value());
+    CHECK((**loaded)->access_token == oi::secret{"access-R"});
+    CHECK(f.retries == std::vector<bool>{true});
 }
 
 TEST_CASE("after repeated timeouts the client replaces the connection", "[store][redis_store]")
