@@ -1,6 +1,7 @@
 #include "store/redis_client.hpp"
 
 #include "common/log.hpp"
+#include "store/bounded_resolve.hpp"
 #include "store/redis_asio_adapter.hpp"
 #include "store/sentinel_locator.hpp"
 #include "store/store_error.hpp"
@@ -104,8 +105,8 @@ class redis_client::impl : public std::enable_shared_from_this<impl> {
 public:
     impl(asio::io_context& io, config::redis_config config, redis_options options)
         : io_(io), config_(std::move(config)), options_(options), connect_done_(io), down_(io),
-          backoff_timer_(io), watch_timer_(io), fence_timer_(io),
-          resolver_(io), target_{config_.host, config_.port}
+          backoff_timer_(io), watch_timer_(io),
+          fence_timer_(io), target_{config_.host, config_.port}
     {
         if (config_.sentinel) {
             locator_.emplace(io.get_executor(), *config_.sentinel, options_.connect_timeout);
@@ -148,7 +149,6 @@ public:
         backoff_timer_.cancel();
         watch_timer_.cancel();
         fence_timer_.cancel();
-        resolver_.cancel();
         if (locator_) {
             locator_->stop();
         }
@@ -314,20 +314,12 @@ private:
             target_ = std::move(*primary);
         }
 
-        error_code ec;
-        const auto address = asio::ip::make_address(target_.host, ec);
-        if (!ec) {
-            co_return asio::ip::tcp::endpoint(address, target_.port);
+        const auto endpoints =
+            co_await resolve_within(io_.get_executor(), target_, options_.connect_timeout);
+        if (!endpoints) {
+            co_return endpoints.error();
         }
-        auto [resolve_ec, results] = co_await resolver_.async_resolve(
-            target_.host, std::to_string(target_.port), k_use_tuple);
-        if (resolve_ec) {
-            co_return resolve_ec;
-        }
-        if (results.empty()) {
-            co_return make_error_code(asio::error::host_not_found);
-        }
-        co_return results.begin()->endpoint();
+        co_return endpoints->front();
     }
 
     asio::awaitable<error_code> connect_once()
@@ -577,9 +569,8 @@ private:
     asio::steady_timer watch_timer_;
     asio::steady_timer fence_timer_;
     std::chrono::steady_clock::time_point fenced_until_{}; // see raise_fence
-    asio::ip::tcp::resolver resolver_;
-    std::optional<sentinel_locator> locator_; // when the config names sentinels
-    config::endpoint target_;                 // the address connected to (or being tried)
+    std::optional<sentinel_locator> locator_;              // when the config names sentinels
+    config::endpoint target_; // the address connected to (or being tried)
     std::vector<std::shared_ptr<asio::steady_timer>> ready_waiters_;
     std::string last_error_; // hiredis's or Redis's reason, for logs; never contains secrets
     int consecutive_timeouts_ = 0;

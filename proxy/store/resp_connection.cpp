@@ -1,5 +1,6 @@
 #include "store/resp_connection.hpp"
 
+#include "store/bounded_resolve.hpp"
 #include "store/store_error.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -67,15 +68,15 @@ resp_connection::~resp_connection() = default;
 asio::awaitable<error_code> resp_connection::connect(const config::endpoint& at,
                                                      std::chrono::milliseconds limit)
 {
-    asio::ip::tcp::resolver resolver(stream_.get_executor());
-    const std::string port = std::to_string(at.port);
-    auto [resolve_ec, endpoints] = co_await resolver.async_resolve(at.host, port, k_use_tuple);
-    if (resolve_ec) {
-        co_return resolve_ec;
+    // One limit for the lookup and the connect together.
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    const auto endpoints = co_await resolve_within(stream_.get_executor(), at, limit);
+    if (!endpoints) {
+        co_return endpoints.error();
     }
 
-    stream_.expires_after(limit);
-    auto [ec, connected] = co_await stream_.async_connect(endpoints, k_use_tuple);
+    stream_.expires_at(deadline);
+    auto [ec, connected] = co_await stream_.async_connect(*endpoints, k_use_tuple);
     (void)connected;
     co_return timeout_or(ec);
 }

@@ -33,7 +33,7 @@ public:
     resp_connection(const resp_connection&) = delete;
     resp_connection& operator=(const resp_connection&) = delete;
 
-    /// Resolves `at` and connects within `limit`.
+    /// Resolves `at` (bounded_resolve.hpp) and connects, both within `limit`.
     boost::asio::awaitable<boost::system::error_code> connect(const config::endpoint& at,
                                                               std::chrono::milliseconds limit);
     /// Sends one command and reads its reply, within `limit`.

@@ -135,22 +135,53 @@ asio::awaitable<result<config::endpoint>> sentinel_locator::ask(resp_connection&
 
 asio::awaitable<error_code> sentinel_locator::watch(const failover_handler& on_event)
 {
-    const config::endpoint node = config_.nodes[preferred_ % config_.nodes.size()];
+    // The first subscription goes to the sentinel that answered discovery.
+    const std::size_t count = config_.nodes.size();
+    if (watched_ >= count) {
+        watched_ = preferred_ % count;
+    }
+    const config::endpoint node = config_.nodes[watched_];
     resp_connection connection(ex_);
     const scoped_pointer active(watching_, connection);
     if (stopped_) {
         co_return make_error_code(store_errc::stopped);
     }
+
+    bool subscribed = false;
+    const error_code ec = co_await subscription(connection, node, on_event, subscribed);
+
+    // Only a subscription that stayed silent for k_watch_idle ended normally. Otherwise this
+    // sentinel went away, refused us or is unreachable: subscribe to the next one from now on
+    // (any sentinel of the master publishes +switch-master).
+    if (!stopped_ && count > 1 && (!subscribed || ec != store_errc::timeout)) {
+        watched_ = (watched_ + 1) % count;
+        const config::endpoint& next = config_.nodes[watched_];
+        log::event(log::level::warn, "sentinel_watch_moved",
+                   {{"from_host", node.host},
+                    {"from_port", node.port},
+                    {"host", next.host},
+                    {"port", next.port},
+                    {"reason", ec.message()}});
+    }
+    co_return ec;
+}
+
+asio::awaitable<error_code> sentinel_locator::subscription(resp_connection& connection,
+                                                           const config::endpoint& node,
+                                                           const failover_handler& on_event,
+                                                           bool& subscribed)
+{
     if (const auto ec = co_await open(connection, node)) {
         co_return ec;
     }
-
     const std::array<std::string_view, 4> subscribe{"SUBSCRIBE", k_promoting_channel,
                                                     k_promoted_channel, k_switched_channel};
     const auto confirmed = co_await connection.command(subscribe, timeout_);
     if (!confirmed || confirmed->type != kind::array) {
-        co_return make_error_code(store_errc::unexpected_reply);
+        co_return confirmed ? make_error_code(store_errc::unexpected_reply) : confirmed.error();
     }
+    subscribed = true;
+    log::event(log::level::info, "sentinel_watching", {{"host", node.host}, {"port", node.port}});
     for (;;) {
         const auto message = co_await connection.read_reply(k_watch_idle);
         if (!message) {

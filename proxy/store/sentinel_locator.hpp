@@ -11,8 +11,11 @@
 // the failover) and to the end of the failover (`+switch-master`, published by every sentinel),
 // and calls `on_event` for each of our master; it returns when the subscription breaks, or after
 // `k_watch_idle` of silence (the caller subscribes again, which also notices a sentinel that died
-// without closing its socket). See https://redis.io/docs/reference/sentinel-clients/ for the
-// discovery protocol.
+// without closing its socket). The first subscription goes to the sentinel that answered
+// discovery; when a subscription cannot be made or breaks, the next one goes to the next
+// configured sentinel (in turn), so that losing one sentinel does not leave the worker deaf.
+// Every connection to a sentinel (its name's lookup included) is bounded by `timeout`. See
+// https://redis.io/docs/reference/sentinel-clients/ for the discovery protocol.
 //
 // Ownership and threads: owned by one redis_client, used from its io_context's thread only;
 // `stop` closes the connections in use so that pending calls end at once.
@@ -28,6 +31,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 
 namespace oi::store {
@@ -61,12 +65,19 @@ private:
     ask(resp_connection& connection, const config::endpoint& node);
     boost::asio::awaitable<boost::system::error_code> open(resp_connection& connection,
                                                            const config::endpoint& node);
+    /// Subscribes on `node` and reads its messages until the connection ends; `subscribed` tells
+    /// whether the subscription was confirmed.
+    boost::asio::awaitable<boost::system::error_code> subscription(resp_connection& connection,
+                                                                   const config::endpoint& node,
+                                                                   const failover_handler& on_event,
+                                                                   bool& subscribed);
     void handle_message(const redis_reply& message, const failover_handler& on_event) const;
 
     boost::asio::any_io_executor ex_;
     config::sentinel_config config_;
     std::chrono::milliseconds timeout_;
     std::size_t preferred_ = 0;           // the node that answered last
+    std::size_t watched_ = SIZE_MAX;      // the node subscribed to; SIZE_MAX: none yet
     resp_connection* querying_ = nullptr; // open while `discover` runs
     resp_connection* watching_ = nullptr; // open while `watch` runs
     bool stopped_ = false;

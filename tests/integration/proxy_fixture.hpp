@@ -198,13 +198,17 @@ log: )" + o.log +
         start(o);
     }
 
-    void start(const config_options& o)
+    /// Starts the proxy; `extra_env` is added to its environment (e.g. LD_PRELOAD).
+    void start(const config_options& o,
+               const std::vector<std::pair<std::string, std::string>>& extra_env = {})
     {
-        proxy = start_proxy_binary(config_path(), config_text(o),
-                                   {{"ADMIN_TOKEN", std::string{k_admin_token}},
-                                    {"TOKEN_KEY", std::string{k_token_key}},
-                                    {"CLIENT_SECRET", "client-secret-value-xyz"}},
-                                   proxy_port, admin_port);
+        std::vector<std::pair<std::string, std::string>> env{
+            {"ADMIN_TOKEN", std::string{k_admin_token}},
+            {"TOKEN_KEY", std::string{k_token_key}},
+            {"CLIENT_SECRET", "client-secret-value-xyz"}};
+        env.insert(env.end(), extra_env.begin(), extra_env.end());
+        proxy = start_proxy_binary(config_path(), config_text(o), std::move(env), proxy_port,
+                                   admin_port);
     }
 
     /// Imports a grant through the admin API; returns the HTTP status.

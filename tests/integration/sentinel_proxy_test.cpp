@@ -206,3 +206,26 @@ TEST_CASE("a sentinel failover while requests flow loses no acknowledged grant",
     CHECK(lost_during == 0);
     CHECK(requests > 0);
 }
+
+TEST_CASE("a sentinel whose name does not resolve in time is skipped for the next one",
+          "[sentinel][proxy][integration]")
+{
+    sentinel_cluster cluster;
+    proxy_fixture f;
+    proxy_fixture::config_options o;
+    o.redis_extra = "    sentinel: { master: " + std::string(k_sentinel_master) +
+                    ", nodes: [hung-sentinel.oi-test:26379, 127.0.0.1:" +
+                    std::to_string(cluster.sentinel.port()) + "] }\n";
+
+    // Without a bound on the lookup the workers would wait 12 s for the first sentinel, past the
+    // 10 s that start() gives the proxy to become ready.
+    f.start(o, {{"LD_PRELOAD", OI_REBINDING_RESOLVER},
+                {"ASAN_OPTIONS", "verify_asan_link_order=0"},
+                {"OI_HANG_NAME", "hung-sentinel.oi-test"},
+                {"OI_HANG_SECONDS", "12"}});
+
+    CHECK(f.put_grant("google", "alice", grant_json("alice")) == 200);
+    const std::string log = f.proxy->stderr_text();
+    CHECK(log.find("\"sentinel_query_failed\"") != std::string::npos);
+    CHECK(log.find("\"hung-sentinel.oi-test\"") != std::string::npos);
+}

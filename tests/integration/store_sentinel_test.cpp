@@ -187,3 +187,53 @@ TEST_CASE("with no primary reachable store operations fail fast with unavailable
     CHECK(loaded.error() == store_errc::unavailable);
     CHECK(elapsed < 1000ms);
 }
+
+namespace {
+
+/// Whether a captured log line is `event` naming the sentinel on `port`.
+bool logged_for_port(const oi::log::capture& logs, std::string_view event, std::uint16_t port)
+{
+    const std::string name = "\"event\":\"" + std::string(event) + "\"";
+    const std::string at = "\"port\":" + std::to_string(port);
+    for (const std::string& line : logs.lines()) {
+        if (line.find(name) != std::string::npos && line.find(at) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+TEST_CASE("when its sentinel goes away a worker subscribes to the next one and hears the "
+          "failover there",
+          "[store][sentinel]")
+{
+    oi::test::sentinel_cluster cluster("", 2);
+    const oi::log::capture logs;
+    sentinel_store s(cluster.config());
+    REQUIRE(run_until(
+        s.io, [&] { return logged_for_port(logs, "sentinel_watching", cluster.sentinel.port()); }));
+
+    cluster.sentinel.stop();
+    const bool moved = run_until(
+        s.io, [&] { return logged_for_port(logs, "sentinel_watching", cluster.second->port()); });
+    const std::uint16_t old_primary = cluster.a.port();
+    REQUIRE(oi::test::redis_command(
+                cluster.second->port(),
+                {"SENTINEL", "FAILOVER", std::string(oi::test::k_sentinel_master)}) == "OK");
+    const bool heard = run_until(
+        s.io, [&] { return logs.contains("\"event\":\"sentinel_switch_master\""); }, 20s);
+    const bool writes_follow = run_until(
+        s.io,
+        [&] {
+            return cluster.switched_from(old_primary, cluster.second.get()) &&
+                   s.save(7).has_value();
+        },
+        20s);
+
+    CHECK(moved);
+    CHECK(logs.contains("\"event\":\"sentinel_watch_moved\""));
+    CHECK(heard);
+    CHECK(writes_follow);
+}

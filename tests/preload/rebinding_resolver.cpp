@@ -4,10 +4,15 @@
 // through the comma-separated list in OI_REBIND_ANSWERS, the way a hostile DNS server with a zero
 // TTL would. Every other name goes to the real getaddrinfo. Each lookup of the name is counted in
 // the file OI_REBIND_COUNT (one byte appended per lookup), so the test can see how many lookups
-// the proxy made. Built as a module; never linked into the proxy.
+// the proxy made. Another name (OI_HANG_NAME) stands for a DNS server that does not answer: its
+// lookup returns EAI_AGAIN only after OI_HANG_SECONDS (default 12) seconds, for the tests of the
+// store's bounded lookups (tests/integration/sentinel_proxy_test.cpp). Built as a module; never
+// linked into the proxy.
 
 #include <dlfcn.h>
 #include <netdb.h>
+
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -59,6 +64,12 @@ extern "C" int getaddrinfo(const char* node, const char* service, const addrinfo
                            addrinfo** res)
 {
     static const auto real = reinterpret_cast<getaddrinfo_fn>(dlsym(RTLD_NEXT, "getaddrinfo"));
+    const char* hang = std::getenv("OI_HANG_NAME");
+    if (node != nullptr && hang != nullptr && std::strcmp(node, hang) == 0) {
+        const char* seconds = std::getenv("OI_HANG_SECONDS");
+        ::sleep(seconds != nullptr ? static_cast<unsigned>(std::atoi(seconds)) : 12U);
+        return EAI_AGAIN;
+    }
     const char* name = std::getenv("OI_REBIND_NAME");
     if (node == nullptr || name == nullptr || std::strcmp(node, name) != 0) {
         return real(node, service, hints, res);
