@@ -200,6 +200,10 @@ asio::awaitable<proxy_session::head_status> proxy_session::read_request_head(req
         const std::size_t n = co_await client_->read_some(in_.prepare(k_read_chunk), ec);
         idle_ = false;
         in_.commit(n);
+        if (data.empty() && n > 0) {
+            // The request starts with its first byte: the idle wait before it is not its time.
+            rq.rec.started = std::chrono::steady_clock::now();
+        }
         if (ec) {
             if (!data.empty() && ec == boost::beast::error::timeout) {
                 co_await refuse(rq, refusal::bad_request, "the request head did not arrive in time",

@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <regex>
+#include <sstream>
+#include <thread>
 
 using namespace oi::test;
 
@@ -106,4 +108,33 @@ TEST_CASE("the access log names the user only when log.include_user is set",
 
     REQUIRE(log_shows(f, R"("request_id":")" + seen.header("X-Request-Id") + R"(")"));
     CHECK((f.proxy->stderr_text().find(R"("user":"alice")") != std::string::npos) == include);
+}
+
+TEST_CASE("the access log's duration on a kept-alive connection leaves out the idle time before "
+          "the request",
+          "[request-id][integration]")
+{
+    using namespace std::chrono_literals;
+    proxy_fixture f;
+    f.start(proxy_fixture::config_options{});
+    raw_connection kept{f.proxy_port};
+    kept.send(
+        f.proxied_get(f.plain.url("/one"), "calendar", "alice", "X-Request-Id: idle-one\r\n"));
+    REQUIRE(kept.read_response().status == 200);
+
+    std::this_thread::sleep_for(2s); // the connection idles: a duration, not a wait
+    kept.send(
+        f.proxied_get(f.plain.url("/two"), "calendar", "alice", "X-Request-Id: idle-two\r\n"));
+    REQUIRE(kept.read_response().status == 200);
+    REQUIRE(log_shows(f, R"("request_id":"idle-two")"));
+
+    std::istringstream log{f.proxy->stderr_text()};
+    std::string line;
+    while (std::getline(log, line) && (line.find(R"("event":"request")") == std::string::npos ||
+                                       line.find(R"("idle-two")") == std::string::npos)) {
+    }
+    std::smatch duration;
+    REQUIRE(std::regex_search(line, duration, std::regex(R"re("duration_ms":([0-9.]+))re")));
+    INFO("duration_ms " << duration[1]);
+    CHECK(std::stod(duration[1]) < 2000.0);
 }
