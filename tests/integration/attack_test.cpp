@@ -40,13 +40,11 @@ struct attack_proxy {
                const std::string& limits_block = "",
                std::vector<std::pair<std::string, std::string>> extra_env = {})
     {
-        const std::string config =
-            "listen:\n  proxy: 127.0.0.1:" + std::to_string(proxy_port) +
-            "\n  admin: 127.0.0.1:" + std::to_string(admin_port) +
-            "\nadmin_token: ${ADMIN_TOKEN}\nthreads: 2\n"
-            "store:\n  redis:\n    url: " +
-            redis.url() + "\n  encryption_keys:\n    - { id: k1, key: \"${TOKEN_KEY}\" }\n" +
-            identity_block + R"(
+        config_head head;
+        head.proxy_port = proxy_port;
+        head.admin_port = admin_port;
+        head.redis_url = redis.url();
+        const std::string config = head.yaml() + identity_block + R"(
 connections:
   google:
     authorization_url: https://accounts.example.com/auth
@@ -55,8 +53,8 @@ connections:
     allowed_hosts: [127.0.0.1, localhost, rebind.oi-test]
 plugins:
   calendar: { connection: google }
-)" + upstream_block +
-            limits_block + "log: { level: debug, format: json }\n";
+)" + upstream_block + limits_block +
+                                   "log: { level: debug, format: json }\n";
         std::vector<std::pair<std::string, std::string>> env{
             {"ADMIN_TOKEN", std::string{k_admin_token}},
             {"TOKEN_KEY", std::string{k_token_key}},

@@ -7,6 +7,7 @@
 #include "support/origin_server.hpp"
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
+#include "support/test_config.hpp"
 #include "support/test_pki.hpp"
 
 #include <algorithm>
@@ -118,28 +119,15 @@ struct proxy_fixture {
     /// The configuration file's text.
     [[nodiscard]] std::string config_text(const config_options& o) const
     {
-        return std::string{R"(
-listen:
-  proxy: 127.0.0.1:)"} +
-               std::to_string(proxy_port) +
-               R"(
-  admin: 127.0.0.1:)" +
-               std::to_string(admin_port) + "\n" + public_lines(o) +
-               R"(admin_token: ${ADMIN_TOKEN}
-threads: )" + std::to_string(o.threads) +
-               R"(
-store:
-  redis:
-    url: )" + redis.url() +
-               R"(
-    key_prefix: test
-)" + o.redis_extra +
-               R"(
-  encryption_keys:
-    - { id: k1, key: "${TOKEN_KEY}" }
-)" + o.store_extra +
-               R"(
-connections:
+        config_head head;
+        head.proxy_port = proxy_port;
+        head.admin_port = admin_port;
+        head.public_port = o.public_listener ? public_port : 0;
+        head.threads = o.threads;
+        head.redis_url = redis.url();
+        head.redis_extra = o.redis_extra;
+        head.store_extra = o.store_extra;
+        return head.yaml() + R"(connections:
   google:
     authorization_url: https://accounts.example.com/auth
     token_url: https://accounts.example.com/token
@@ -172,16 +160,6 @@ limits:
                R"(
 log: )" + o.log +
                "\n";
-    }
-
-    /// `listen.public` and `public_url` when the options ask for the public listener.
-    [[nodiscard]] std::string public_lines(const config_options& o) const
-    {
-        if (!o.public_listener) {
-            return "";
-        }
-        const std::string address = "127.0.0.1:" + std::to_string(public_port);
-        return "  public: " + address + "\npublic_url: http://" + address + "\n";
     }
 
     [[nodiscard]] std::filesystem::path config_path() const { return dir.path() / "config.yaml"; }

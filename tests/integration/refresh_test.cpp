@@ -2,12 +2,14 @@
 // endpoint that rotates refresh tokens (and revokes the grant when a used one is replayed, as
 // oidc-provider does), and a loopback API origin that records the token it received.
 
+#include "admin/rfc3339.hpp"
 #include "integration/proxy_fixture.hpp"
 #include "support/http_client.hpp"
 #include "support/origin_server.hpp"
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
 
+#include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -81,20 +83,13 @@ struct refresh_fixture {
         for (int i = 0; i < count; ++i) {
             const auto proxy_port = free_tcp_port();
             const auto admin_port = free_tcp_port();
-            const std::string config = R"(
-listen:
-  proxy: 127.0.0.1:)" + std::to_string(proxy_port) +
-                                       R"(
-  admin: 127.0.0.1:)" + std::to_string(admin_port) +
-                                       R"(
-admin_token: ${ADMIN_TOKEN}
-threads: 2
-store:
-  redis: { url: )" + redis.url() + R"(, key_prefix: refresh }
-  encryption_keys:
-    - { id: k1, key: "${TOKEN_KEY}" }
-  refresh_timeout: 5s
-connections:
+            config_head head;
+            head.proxy_port = proxy_port;
+            head.admin_port = admin_port;
+            head.redis_url = redis.url();
+            head.key_prefix = "refresh";
+            head.store_extra = "  refresh_timeout: 5s\n";
+            const std::string config = head.yaml() + R"(connections:
   google:
     authorization_url: https://accounts.example.com/auth
     token_url: )" + token_endpoint.url("/token") +
@@ -140,6 +135,20 @@ log: { level: info, format: json }
                              "Authorization: Bearer " +
                                  std::string{k_admin} + "\r\n\r\n")
             .body;
+    }
+
+    /// Whether the stored access token has expired. `expires_at` comes in whole seconds (cut
+    /// down), so the token's end is certainly past one second after it.
+    bool token_expired()
+    {
+        const boost::json::value grant = boost::json::parse(admin_get());
+        const auto* expires_at = grant.as_object().if_contains("expires_at");
+        if (expires_at == nullptr || !expires_at->is_string()) {
+            return false;
+        }
+        const boost::json::string& text = expires_at->as_string();
+        const auto at = oi::admin::parse_rfc3339(std::string_view{text.data(), text.size()});
+        return at && std::chrono::system_clock::now() >= *at + 1s;
     }
 
     /// `total` requests from `threads` threads spread over every proxy; returns the statuses and
@@ -217,7 +226,7 @@ TEST_CASE("requests keep working across several rotations with one refresh per e
     for (int round = 0; round < 3; ++round) {
         // The token of the previous round expires after one second (expiry is what is tested).
         if (round > 0) {
-            std::this_thread::sleep_for(1100ms);
+            REQUIRE(eventually([&] { return f.token_expired(); }));
         }
         const auto result = f.burst(10, 10);
         ok += result.statuses.count(200);

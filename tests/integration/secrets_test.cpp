@@ -66,16 +66,12 @@ TEST_CASE("no token, refresh token, client secret, identity secret or credential
         [&](const recorded_request&, response_writer& w) { w.respond(provider.answer()); });
     const auto proxy_port = free_tcp_port();
     const auto admin_port = free_tcp_port();
-    const std::string config = "listen:\n  proxy: 127.0.0.1:" + std::to_string(proxy_port) +
-                               "\n  admin: 127.0.0.1:" + std::to_string(admin_port) + R"(
-admin_token: ${ADMIN_TOKEN}
-threads: 2
-store:
-  redis: { url: )" + redis.url() +
-                               R"(, key_prefix: secrets }
-  encryption_keys:
-    - { id: k1, key: "${TOKEN_KEY}" }
-identity:
+    config_head head;
+    head.proxy_port = proxy_port;
+    head.admin_port = admin_port;
+    head.redis_url = redis.url();
+    head.key_prefix = "secrets";
+    const std::string config = head.yaml() + R"(identity:
   secret: ${IDENTITY_SECRET}
 connections:
   google:

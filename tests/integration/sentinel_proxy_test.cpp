@@ -7,13 +7,11 @@
 
 #include <catch2/catch.hpp>
 
-#include <atomic>
-#include <functional>
 #include <iostream>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <sstream>
+#include <stop_token>
 #include <thread>
 
 using namespace oi::test;
@@ -115,31 +113,25 @@ TEST_CASE("a sentinel failover while requests flow loses no acknowledged grant",
         REQUIRE(f.put_grant("google", user_name(n), grant_json(user_name(n))) == 200);
     }
 
-    // Requests for every user, and grant imports for new users, until told to stop.
+    // Requests for every user, and grant imports for new users, until told to stop. However
+    // this test ends (a failed wait throws), the jthreads are asked to stop and joined.
     run_figures figures;
-    std::atomic<bool> stop{false};
-    std::vector<std::thread> load;
-    // However this test ends (a failed wait throws), the load threads stop and are joined: a
-    // joinable std::thread destroyed during unwinding would abort the whole test run.
+    std::vector<std::jthread> load;
     const auto join_load = [&] {
-        stop = true;
         for (auto& thread : load) {
-            if (thread.joinable()) {
-                thread.join();
-            }
+            thread.request_stop();
         }
+        load.clear();
     };
-    const std::unique_ptr<void, std::function<void(void*)>> joiner{reinterpret_cast<void*>(1),
-                                                                   [&](void*) { join_load(); }};
     for (int t = 0; t < k_request_threads; ++t) {
-        load.emplace_back([&, t] {
-            for (int i = t; !stop; i += k_request_threads) {
+        load.emplace_back([&, t](const std::stop_token& stop) {
+            for (int i = t; !stop.stop_requested(); i += k_request_threads) {
                 figures.count_request(proxied_status(f, user_name(i % k_users)));
             }
         });
     }
-    load.emplace_back([&] {
-        for (int i = 0; !stop; ++i) {
+    load.emplace_back([&](const std::stop_token& stop) {
+        for (int i = 0; !stop.stop_requested(); ++i) {
             const std::string user = "new-" + std::to_string(i);
             const unsigned status = f.put_grant("google", user, grant_json(user));
             const std::lock_guard lock(figures.mutex);
