@@ -115,7 +115,7 @@ grant_import parse_grant_import(std::string_view body, const config::connection&
         return fail("access_token must be a non-empty string");
     }
     if (!oauth::is_access_token(access->get_string())) {
-        return fail("access_token must be printable ASCII (RFC 6749 appendix A.12)");
+        return fail("access_token must be visible ASCII other than \" and \\");
     }
     g.access_token = secret(std::string(access->get_string()));
 

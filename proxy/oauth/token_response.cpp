@@ -305,7 +305,7 @@ token_outcome read_token_set(const json::object& fields, unsigned status,
     }
     if (!is_access_token(access->as_string())) {
         return failure(token_failure_kind::malformed, status,
-                       "access_token has characters outside RFC 6749's VSCHAR");
+                       "access_token has characters a token may not have");
     }
     out.access_token = secret{std::string{access->as_string()}};
 
@@ -335,8 +335,8 @@ token_outcome read_token_set(const json::object& fields, unsigned status,
 
 bool is_access_token(std::string_view token) noexcept
 {
-    return !token.empty() &&
-           std::all_of(token.begin(), token.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+    const auto allowed = [](char c) { return c > 0x20 && c < 0x7f && c != '"' && c != '\\'; };
+    return !token.empty() && std::all_of(token.begin(), token.end(), allowed);
 }
 
 token_outcome parse_token_response(unsigned status, std::string_view content_type,

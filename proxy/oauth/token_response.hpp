@@ -52,10 +52,12 @@ struct token_failure {
 
 using token_outcome = std::variant<token_set, token_failure>;
 
-/// An access token as RFC 6749 appendix A.12 defines it: one or more VSCHAR (%x20-7E). The proxy
-/// writes tokens into header fields and request targets, so anything else (CR, LF, NUL, other
-/// controls, non-ASCII bytes) could split or corrupt the forwarded request: such a token is
-/// refused wherever it enters, from a provider's answer or an import.
+/// An access token the proxy accepts and injects: one or more visible ASCII characters (%x21-7E:
+/// RFC 6749 appendix A.12's VSCHAR without the space) other than '"' and '\'. That covers RFC
+/// 6750's b64token and the wider tokens some providers issue (Salesforce's contain '!'). What it
+/// leaves out could end a header field, split a request target, or close a quoted string in a
+/// body around the placeholder, so such a token is refused where it enters (a provider's answer,
+/// an import) and never written into a request.
 [[nodiscard]] bool is_access_token(std::string_view token) noexcept;
 
 struct token_response_options {

@@ -175,26 +175,4 @@ void placeholder_set::replace_all(std::string_view in, std::string_view replacem
     scan(in, {.stop = in.size(), .out = &out, .replacement = replacement}, matches);
 }
 
-bool is_b64token(std::string_view text) noexcept
-{
-    std::size_t i = 0;
-    for (; i < text.size(); ++i) {
-        const char c = text[i];
-        const bool alnum =
-            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (!alnum && c != '-' && c != '.' && c != '_' && c != '~' && c != '+' && c != '/') {
-            break;
-        }
-    }
-    if (i == 0) {
-        return false;
-    }
-    for (; i < text.size(); ++i) {
-        if (text[i] != '=') {
-            return false;
-        }
-    }
-    return true;
-}
-
 } // namespace oi::rewrite

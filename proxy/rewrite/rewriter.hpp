@@ -105,8 +105,4 @@ private:
     std::size_t replacements_ = 0;
 };
 
-/// b64token (RFC 6750 section 2.1): 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
-/// What a bearer token must look like before it is put in a request.
-[[nodiscard]] bool is_b64token(std::string_view text) noexcept;
-
 } // namespace oi::rewrite

@@ -2,6 +2,7 @@
 // and the request body. The response half is in relay.cpp.
 
 #include "http/chunked.hpp"
+#include "oauth/token_response.hpp"
 #include "rewrite/rewriter.hpp"
 #include "server/proxy_session.hpp"
 #include "server/request_state.hpp"
@@ -9,6 +10,8 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 
 namespace oi::server {
 
@@ -22,28 +25,12 @@ bool body_is_encoded(const http::request_head& head)
     return field != nullptr && !field->value.empty() && !http::iequals(field->value, "identity");
 }
 
-/// The token as it may appear in a request target: RFC 6750's b64token allows '+', '/' and '=',
-/// which carry meaning in a query (RFC 3986 section 2.2), so they are percent-encoded there.
+/// The token as it may appear in a request target: every byte outside RFC 3986's unreserved set
+/// is percent-encoded (section 2.1), so that b64token's '+', '/' and '=' (RFC 6750 section 2.1)
+/// and any other VSCHAR keep their value in a path segment or a query (RFC 6750 section 2.3).
 std::string percent_encode_for_target(std::string_view token)
 {
-    std::string out;
-    out.reserve(token.size() + 8);
-    for (const char c : token) {
-        switch (c) {
-        case '+':
-            out += "%2B";
-            break;
-        case '/':
-            out += "%2F";
-            break;
-        case '=':
-            out += "%3D";
-            break;
-        default:
-            out += c;
-        }
-    }
-    return out;
+    return boost::urls::encode(token, boost::urls::unreserved_chars);
 }
 
 /// A WebSocket opening handshake (RFC 6455 section 4.1): a bodiless HTTP/1.1 GET that asks to
@@ -139,9 +126,9 @@ asio::awaitable<bool> proxy_session::resolve_token(request_state& rq, bool body_
     const auto found = co_await worker_.grants->lookup(*rq.connection, rq.user);
     switch (found.status) {
     case token::lookup_status::found:
-        // RFC 6750 section 2.1: only a b64token may go into a header (or a body we rewrite
-        // blindly); anything else could smuggle a line break or a quote.
-        if (rewrite::is_b64token(found.grant->access_token.reveal())) {
+        // Checked where tokens enter; checked again here for grants written by older versions,
+        // since a line break or a quote in a token would change the forwarded request.
+        if (oauth::is_access_token(found.grant->access_token.reveal())) {
             rq.token = found.grant->access_token;
             rq.rec.token_injected = true;
             co_return true;

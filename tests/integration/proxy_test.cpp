@@ -48,6 +48,29 @@ TEST_CASE("a proxied request gets the user's token in the header, query and body
     CHECK(seen.header("Host") == "127.0.0.1:" + std::to_string(f.plain.port()));
 }
 
+TEST_CASE("a token with reserved characters is percent-encoded in the target only",
+          "[proxy][integration]")
+{
+    // b64token characters (RFC 6750 section 2.1) and others that mean something in a URI.
+    proxy_fixture f;
+    f.start();
+    REQUIRE(f.put_grant("google", "alice",
+                        R"({"access_token":"a+b/c=d!e#f?g&h%i","expires_in":3600})") == 200);
+
+    const auto response = http_exchange(
+        f.proxy_port,
+        f.proxied_get(f.plain.url("/v1/{OAUTH_PLUGIN_ACCESS_TOKEN}?t={OAUTH_PLUGIN_ACCESS_TOKEN}"),
+                      "calendar", "alice",
+                      "Authorization: Bearer {OAUTH_PLUGIN_ACCESS_TOKEN}\r\n"));
+
+    REQUIRE(response.status == 200);
+    REQUIRE(f.plain.wait_for_requests(1, std::chrono::seconds(5)));
+    const auto seen = f.plain.requests().front();
+    const std::string encoded = "a%2Bb%2Fc%3Dd%21e%23f%3Fg%26h%25i";
+    CHECK(seen.target == "/v1/" + encoded + "?t=" + encoded);
+    CHECK(seen.header("Authorization") == "Bearer a+b/c=d!e#f?g&h%i");
+}
+
 TEST_CASE("an https origin is reached over verified TLS with the token injected",
           "[proxy][integration]")
 {

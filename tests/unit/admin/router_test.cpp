@@ -272,7 +272,8 @@ TEST_CASE("an import body that is not acceptable is refused as a bad request", "
         R"({"access_token":"t","expires_in":-1})", R"({"access_token":"t","refresh_token":7})",
         // Tokens that would split or corrupt a forwarded header or target (RFC 6749 A.12).
         R"({"access_token":"t\r\nX-Injected: 1"})", R"({"access_token":"t\u0000"})",
-        R"({"access_token":"caf\u00e9"})", R"({"access_token":"t\tu"})");
+        R"({"access_token":"caf\u00e9"})", R"({"access_token":"t u"})",
+        R"({"access_token":"t\"u"})");
 
     const auto h = f.run(http::verb::put, "/v1/connections/google/grants/alice", body);
 
