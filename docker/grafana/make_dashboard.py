@@ -181,10 +181,13 @@ def build():
         panel("timeseries", "Grant cache lookups", "By result.",
               [(f"sum by (result) (rate({P}token_cache_lookups_total{{{SEL}}}[{RI}]))",
                 "{{result}}")], 18, 6, 8, "ops", stack=True),
-        panel("timeseries", "Store errors by operation", "load, save, remove, ping, lock "
-              "(refresh lock), state (OAuth state records).",
+        panel("timeseries", "Store errors by operation, and retries",
+              "load, save, remove, ping, lock (refresh lock), state (OAuth state records); "
+              "retries: commands sent again after a failover, by whether that worked.",
               [(f"sum by (operation) (rate({P}store_errors_total{{{SEL}}}[{RI}]))",
-                "{{operation}}")], 0, 12, 8, "ops"),
+                "{{operation}}"),
+               (f"sum by (result) (rate({P}store_retries_total{{{SEL}}}[{RI}]))",
+                "retry {{result}}")], 0, 12, 8, "ops"),
         panel("timeseries", "Store latency by operation", "p50 and p99 round trip.",
               [(f"histogram_quantile(0.5, sum by (le, operation) "
                 f"(rate({P}store_duration_seconds_bucket{{{SEL}}}[{RI}])))",
