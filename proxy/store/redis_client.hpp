@@ -4,21 +4,23 @@
 // io_context (redis_asio_adapter.hpp), with commands as C++20 coroutines.
 //
 // `start` connects in the background: it resolves the address (the URL's host, or with
-// `sentinel` configured the primary that the sentinels name: sentinel_locator.hpp), connects
-// within `connect_timeout`, sends AUTH (with the username when one is set) and SELECT, with
+// `sentinel` configured the primary that the sentinels name: sentinel_locator.hpp; a host name's
+// lookup is bounded by `connect_timeout` too: bounded_resolve.hpp), connects within
+// `connect_timeout`, sends AUTH (with the username when one is set) and SELECT, with
 // Sentinel checks that the node really is a primary (`ROLE`), and then serves commands. When the
 // connection fails or drops it reconnects with exponential backoff between `reconnect_min` and
 // `reconnect_max`. After `k_max_consecutive_timeouts` commands in a row time out, the connection
 // is presumed dead and is replaced.
 //
 // Following a failover (Sentinel only): the connection is dropped, and the primary discovered
-// again, when the node answers a command with -READONLY or -MASTERDOWN (the command then fails
-// with store_errc::not_primary), when a sentinel announces `+switch-master` to another address
-// (a subscription kept open beside the connection), and of course when the connection breaks
-// (Sentinel itself closes clients' connections on the nodes it reconfigures). When the sentinel
-// we subscribe to starts promoting a replica, the client drops the connection and does not
-// connect again until the promotion is done (or 5 s): the old primary may still accept writes
-// that the failover then throws away, so no write should reach it (commands fail fast).
+// again, when the node answers a command with -READONLY or -MASTERDOWN (the command then fails with
+// store_errc::not_primary), when a sentinel announces `+switch-master` to another address (a
+// subscription kept open beside the connection, moved to the next sentinel when its own goes away),
+// and of course when the connection breaks (Sentinel itself closes clients' connections on the
+// nodes it reconfigures). When the sentinel we subscribe to starts promoting a replica, the client
+// drops the connection and does not connect again until the promotion is done (or 5 s): the old
+// primary may still accept writes that the failover then throws away, so no write should reach it
+// (commands fail fast).
 //
 // Ownership and threads: one client per worker io_context, owned by that worker's store; every
 // call, including destruction, must happen on the io_context's (single) thread, and the client

@@ -3,18 +3,18 @@
 // Finds the current Redis primary through Redis Sentinel, and hears about failovers.
 //
 // `discover` asks the configured sentinels in turn, starting with the one that answered last,
-// `SENTINEL get-master-addr-by-name <master>` over a fresh connection each (connect and reply
-// each within `timeout`), and returns the first address one of them gives. A sentinel that is
-// down, times out, refuses AUTH or does not know the master is skipped (and logged).
-// `watch` subscribes on one sentinel to the start and the end of a promotion
+// `SENTINEL get-master-addr-by-name <master>` over a fresh connection each (name lookup and
+// connect, then the reply, each within `timeout`), and returns the first address one of them gives.
+// A sentinel that is down, times out, refuses AUTH or does not know the master is skipped (and
+// logged). `watch` subscribes on one sentinel to the start and the end of a promotion
 // (`+failover-state-send-slaveof-noone`, `+promoted-slave`: published by the sentinel that leads
-// the failover) and to the end of the failover (`+switch-master`, published by every sentinel),
-// and calls `on_event` for each of our master; it returns when the subscription breaks, or after
+// the failover) and to the end of the failover (`+switch-master`, published by every sentinel), and
+// calls `on_event` for each of our master; it returns when the subscription breaks, or after
 // `k_watch_idle` of silence (the caller subscribes again, which also notices a sentinel that died
-// without closing its socket). The first subscription goes to the sentinel that answered
-// discovery; when a subscription cannot be made or breaks, the next one goes to the next
-// configured sentinel (in turn), so that losing one sentinel does not leave the worker deaf.
-// Every connection to a sentinel (its name's lookup included) is bounded by `timeout`. See
+// without closing its socket). The first subscription goes to the sentinel that answered discovery;
+// when a subscription cannot be made or breaks, the next one goes to the next configured sentinel
+// (in turn), so that losing one sentinel does not leave the worker deaf. Every connection to a
+// sentinel (its name's lookup included) is bounded by `timeout`. See
 // https://redis.io/docs/reference/sentinel-clients/ for the discovery protocol.
 //
 // Ownership and threads: owned by one redis_client, used from its io_context's thread only;
