@@ -70,6 +70,14 @@ print_targets() {
     [[ "${startup_ms[oauth-injector]:-failed}" == failed* ]] ||
         start="${startup_ms[oauth-injector]%% *}"
     verdict "start-up to /readyz 200 (median of $startup_runs)" "$start" "<=" 100 ms
+    local calls="-" failures="-"
+    if [[ "$storm" != failed* && -n "$storm" ]]; then
+        read -r s_calls s_expiries s_failed _ <<<"$storm"
+        calls="$(ratio "$s_calls" "$s_expiries")"
+        failures="$s_failed"
+    fi
+    verdict "refresh storm: token endpoint calls per expiry" "$calls" "<=" 1 ""
+    verdict "refresh storm: failed requests" "$failures" "<=" 0 ""
 }
 
 print_resources() {
@@ -81,6 +89,19 @@ print_resources() {
         printf '  %-18s idle connections (RSS before KiB, after KiB, bytes each, still open): %s\n' \
             "$name" "${idle[$name]:-not measured}"
     done
+    local calls expiries failed requests p50 p99 longest
+    if [[ "$storm" == failed* || -z "$storm" ]]; then
+        printf '  %-18s refresh storm: %s\n' oauth-injector "${storm:-not measured}"
+    else
+        read -r calls expiries failed requests p50 p99 longest <<<"$storm"
+        printf '  %-18s refresh storm (%s concurrent requests per expiry, 2 proxies): %s token\n' \
+            oauth-injector "$((requests / expiries))" "$calls"
+        printf '  %-18s   endpoint calls for %s expiries, %s of %s requests failed, end to end\n' \
+            "" "$expiries" "$failed" "$requests"
+        printf '  %-18s   p50 %s ms, p99 %s ms, longest %s ms (origin checks each token by\n' \
+            "" "$p50" "$p99" "$longest"
+        printf '  %-18s   introspection at the provider)\n' ""
+    fi
 }
 
 print_report() {

@@ -3,6 +3,7 @@
 # printed as one table. See bench/README.md. Knobs (environment):
 #   BENCH_DURATION=10s (BENCH_QUICK=1: 2s)  BENCH_CONNECTIONS=32  BENCH_WRK_THREADS=2
 #   BENCH_USERS=10000  BENCH_IDLE_CONNECTIONS=10000  BENCH_STARTUP_RUNS=5
+#   BENCH_STORM_REQUESTS=1000  concurrent requests per expiry in the refresh storm
 #   BENCH_THREADS=1      worker threads of nginx, haproxy and oauth-injector alike
 #   BENCH_BASELINE=PATH  another oauth-injector binary measured side by side ("baseline" rows)
 #   BENCH_NO_BUILD=1     use the existing build (OI_BUILD_DIR) instead of running scripts/setup.sh
@@ -53,6 +54,7 @@ for name in "${oi_names[@]}"; do
     measure_startup "$name" "${oi_binaries[$name]}"
     measure_idle_memory "$name" "${oi_binaries[$name]}"
 done
+measure_refresh_storm "${oi_binaries[oauth-injector]}"
 
 print_report
 exit "$status"

@@ -17,7 +17,7 @@ OI_DEBIAN_PACKAGES=(
 
 OI_BENCH_PACKAGES=(
     wrk hey nginx haproxy squid-openssl mitmproxy  # load generators, origin, reference proxies
-    redis-server curl openssl python3
+    redis-server curl openssl python3 nodejs npm  # nodejs, npm: the refresh storm (provider)
 )
 
 OI_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
