@@ -74,8 +74,9 @@ asio::awaitable<bool> proxy_session::forward(request_state& rq)
         co_return !close_after_;
     }
 
-    // The token, only when something will be replaced by it.
-    const bool body_needs_token = body_has_placeholder || (stream_body && !encoded);
+    // The token, only when something will be replaced by it (WebSocket messages may carry
+    // placeholders once the connection is upgraded: upgrade.cpp).
+    const bool body_needs_token = body_has_placeholder || (stream_body && !encoded) || rq.websocket;
     if (rq.host_allowed && (rq.head_has_placeholder || body_needs_token) &&
         !co_await resolve_token(rq, stream_body)) {
         co_return !close_after_;
@@ -173,11 +174,14 @@ void proxy_session::build_upstream_head(request_state& rq, std::string_view fram
     out_.append(http::host_header_value(rq.target.scheme, rq.target.host, rq.target.port));
     out_.append("\r\n");
 
-    // End-to-end fields, placeholders replaced; the request id field is the proxy's own.
+    // End-to-end fields, placeholders replaced; the request id field is the proxy's own. No
+    // WebSocket extension is offered toward an allowed host: permessage-deflate (RFC 7692) would
+    // compress the messages whose placeholders the proxy rewrites (upgrade.cpp).
     const std::string& request_id_header = rt_->cfg.log.request_id_header;
     for (const auto& field : head_.fields) {
         if (!request_state::forwarded(head_, rt_->cfg.identity, field) ||
-            (!request_id_header.empty() && http::iequals(field.name, request_id_header))) {
+            (!request_id_header.empty() && http::iequals(field.name, request_id_header)) ||
+            (rewrite && rq.websocket && http::iequals(field.name, "Sec-WebSocket-Extensions"))) {
             continue;
         }
         out_.append(field.name).append(": ");

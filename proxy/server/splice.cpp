@@ -10,7 +10,10 @@ namespace {
 
 constexpr std::size_t k_splice_chunk = 16 * 1024;
 
-asio::awaitable<void> pump(byte_stream& from, byte_stream& to, std::chrono::milliseconds idle)
+} // namespace
+
+asio::awaitable<void> copy_one_way(byte_stream& from, byte_stream& to,
+                                   std::chrono::milliseconds idle)
 {
     std::array<char, k_splice_chunk> buffer{};
     for (;;) {
@@ -34,12 +37,10 @@ asio::awaitable<void> pump(byte_stream& from, byte_stream& to, std::chrono::mill
     }
 }
 
-} // namespace
-
 asio::awaitable<void> splice(byte_stream& a, byte_stream& b, std::chrono::milliseconds idle)
 {
     using namespace asio::experimental::awaitable_operators;
-    co_await (pump(a, b, idle) && pump(b, a, idle));
+    co_await (copy_one_way(a, b, idle) && copy_one_way(b, a, idle));
 }
 
 } // namespace oi::server

@@ -17,4 +17,9 @@ namespace oi::server {
 /// silent too ends that direction; traffic either way keeps both alive.
 asio::awaitable<void> splice(byte_stream& a, byte_stream& b, std::chrono::milliseconds idle);
 
+/// One direction of a splice: copies `from` to `to` until `from` ends (then `to`'s sending half
+/// is shut) or a write to `to` fails (then `from` is closed).
+asio::awaitable<void> copy_one_way(byte_stream& from, byte_stream& to,
+                                   std::chrono::milliseconds idle);
+
 } // namespace oi::server

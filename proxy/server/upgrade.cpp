@@ -1,14 +1,69 @@
 // WebSocket through the proxy (RFC 6455): the opening handshake is served like any request
 // (identity, target check, placeholders rewritten in its target and header fields; forward.cpp),
 // and once the origin has answered 101 Switching Protocols the client and the origin connections
-// are joined. Frames then pass untouched both ways until either side ends or both stay idle for
-// limits.idle_timeout.
+// are joined until either side ends or both stay idle for limits.idle_timeout. Frames from the
+// origin pass untouched. Frames from the client toward an allowed host have the placeholders in
+// their messages rewritten (rewrite/ws_client_frames.hpp says what is left untouched); toward any
+// other host they pass untouched too.
 
+#include "common/log.hpp"
+#include "rewrite/ws_client_frames.hpp"
 #include "server/proxy_session.hpp"
 #include "server/request_state.hpp"
 #include "server/splice.hpp"
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
 namespace oi::server {
+
+namespace {
+
+/// The client-to-origin direction with messages rewritten: `early` (bytes that came with the
+/// handshake) first, then what the client sends. Ends like copy_one_way; on a protocol error in a
+/// client frame it closes both connections (RFC 6455 section 7.1.7, "Fail the WebSocket
+/// Connection"), after the frames before it have gone out.
+asio::awaitable<void> copy_client_frames(byte_stream& client, byte_stream& upstream,
+                                         rewrite::ws_client_frames& frames, std::string_view early,
+                                         std::chrono::milliseconds idle,
+                                         std::string_view request_id)
+{
+    std::string out;
+    bool valid = frames.feed(early, out);
+    bool ended = false;
+    std::array<char, k_read_chunk> buffer{};
+    for (;;) {
+        if (!out.empty()) {
+            error_code wec;
+            upstream.expires_after(idle);
+            co_await upstream.write(asio::buffer(out), wec);
+            out.clear();
+            if (wec) {
+                client.close();
+                co_return;
+            }
+        }
+        if (!valid) {
+            log::event(log::level::warn, "websocket_protocol_error",
+                       {{"request_id", request_id}, {"direction", "client"}});
+            client.close();
+            upstream.close();
+            co_return;
+        }
+        if (ended) {
+            error_code ignored;
+            upstream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+            co_return;
+        }
+
+        client.expires_after(idle);
+        error_code ec;
+        const std::size_t n = co_await client.read_some(asio::buffer(buffer), ec);
+        valid = frames.feed(std::string_view(buffer.data(), n), out);
+        ended = static_cast<bool>(ec);
+    }
+}
+
+} // namespace
 
 asio::awaitable<bool> proxy_session::relay_upgraded(request_state& rq,
                                                     std::unique_ptr<byte_stream> upstream)
@@ -26,6 +81,20 @@ asio::awaitable<bool> proxy_session::relay_upgraded(request_state& rq,
         co_return false;
     }
     upstream_in_.clear();
+
+    // Toward an allowed host the token was resolved with the handshake (forward.cpp).
+    const std::string_view token = rq.token.reveal();
+    if (rq.host_allowed && !token.empty()) {
+        using namespace asio::experimental::awaitable_operators;
+        rewrite::ws_client_frames frames(rt_->placeholders, token, rt_->cfg.limits.max_body_bytes);
+        const std::chrono::milliseconds idle = rt_->cfg.limits.idle_timeout;
+        const std::string_view early = as_view(in_);
+        co_await (copy_one_way(*upstream, *client_, idle) &&
+                  copy_client_frames(*client_, *upstream, frames, early, idle, rq.rec.request_id));
+        in_.consume(in_.size());
+        upstream->close();
+        co_return false;
+    }
 
     // Frames the client sent right after its handshake go first.
     if (in_.size() > 0) {
