@@ -44,9 +44,9 @@ origin_tls() { json_eval "$out.origin" 'd["tls"]' 2>/dev/null || true; }
 # --- origins and proxies ---------------------------------------------------------------------
 
 start_echo_origins
-start_service ws-origin node "$clients/ws_origin.mjs"
+start_service ws-origin node "$clients/ws_origin.mjs" --deflate
 ws_port="$service_port"
-start_service wss-origin node "$clients/ws_origin.mjs" \
+start_service wss-origin node "$clients/ws_origin.mjs" --deflate \
     --tls-cert "$tmp/pki/leaf.pem" --tls-key "$tmp/pki/leaf.key"
 wss_port="$service_port"
 
@@ -125,17 +125,24 @@ done
 
 # --- WebSocket -------------------------------------------------------------------------------
 
+# A first message authenticating the way Home Assistant's API expects; the origin echoes it, so
+# the echo shows what the origin received.
+ws_auth="{\"type\":\"auth\",\"access_token\":\"$placeholder\"}"
+ws_auth_injected="{\"type\":\"auth\",\"access_token\":\"$access_token\"}"
+
 ws_check() {
     local label="$1"
     shift
     clean_env HTTPS_PROXY="$proxy_url" HTTP_PROXY="$proxy_url" \
         NODE_EXTRA_CA_CERTS="$tmp/ica/ca.pem" node "$clients/ws_client.mjs" "$@" \
-        --header "$auth" >"$out" 2>"$out.err" || true
+        --header "$auth" --text "$ws_auth" >"$out" 2>"$out.err" || true
     local seen
-    seen="$(json_eval "$out" '[d["text_echoed"], d["binary_echoed"], d["close_code"]]' \
+    seen="$(json_eval "$out" '[d["binary_echoed"], d["close_code"], d["extensions"]]' \
         2>/dev/null)" || true
-    check "$label: text and binary messages echoed, closed normally" \
-        equals "$seen" "[true, true, 1000]"
+    check "$label: binary message echoed, closed normally, permessage-deflate not negotiated" \
+        equals "$seen" '[true, 1000, ""]'
+    check "$label: the text message's placeholder reached the origin as the access token" \
+        equals "$(json_eval "$out" 'd["text_echo"]' 2>/dev/null)" "$ws_auth_injected"
     json_eval "$out" 'd["handshake"]' >"$out.origin" 2>/dev/null || true
     check "$label: the origin's handshake carried the access token" \
         origin_saw "$out.origin" Authorization "Bearer $access_token"
@@ -143,17 +150,30 @@ ws_check() {
 ws_check "ws wss://localhost (CONNECT, intercepted TLS)" "wss://localhost:$wss_port/chat"
 ws_check "ws ws://localhost (CONNECT, plain HTTP inside)" "ws://localhost:$ws_port/chat"
 
-for url in "ws://127.0.0.1:$ws_port/abs" "http://127.0.0.1:$ws_port/abs"; do
-    "$python" "$here/ws_absolute_client.py" --proxy "127.0.0.1:$deny_port" \
-        -H 'X-Plugin-User: alice' -H 'X-Plugin-Id: calendar' -H "$auth" "$url" \
+# ws_absolute PROXY_PORT URL [ws_absolute_client.py options...]: its answer into $out.
+ws_absolute() {
+    "$python" "$here/ws_absolute_client.py" --proxy "127.0.0.1:$1" \
+        -H 'X-Plugin-User: alice' -H 'X-Plugin-Id: calendar' "${@:3}" "$2" \
         >"$out" 2>"$out.err" || true
+}
+for url in "ws://127.0.0.1:$ws_port/abs" "http://127.0.0.1:$ws_port/abs"; do
+    ws_absolute "$deny_port" "$url" -H "$auth" --message "$ws_auth" --fragments 3
     check "absolute-form ${url%%:*}:// WebSocket: 101, accept key, echo and close" equals \
-        "$(json_eval "$out" '[d["status"], d["accept_ok"], d["echoed"], d["closed"]]' \
-            2>/dev/null)" "[101, true, true, true]"
+        "$(json_eval "$out" '[d["status"], d["accept_ok"], d["closed"]]' 2>/dev/null)" \
+        "[101, true, true]"
+    check "absolute-form ${url%%:*}:// WebSocket: a placeholder split over 3 fragments (pings \
+between them) reached the origin as the access token" \
+        equals "$(json_eval "$out" 'd["echo"]' 2>/dev/null)" "$ws_auth_injected"
     json_eval "$out" 'd["handshake"]' >"$out.origin" 2>/dev/null || true
     check "absolute-form ${url%%:*}:// WebSocket: the origin saw the access token" \
         origin_saw "$out.origin" Authorization "Bearer $access_token"
 done
+
+# The tunnel proxy's connection allows localhost only: toward 127.0.0.1 frames pass untouched.
+ws_absolute "$tunnel_port" "ws://127.0.0.1:$ws_port/other" --message "$ws_auth" --fragments 2
+check "absolute-form WebSocket to a host the connection does not allow: 101, the placeholder \
+arrived untouched" equals "$(json_eval "$out" '[d["status"], d["echoed"]]' 2>/dev/null)" \
+    "[101, true]"
 
 # --- CONNECT refused, relayed, and the leaf itself -------------------------------------------
 

@@ -3,13 +3,16 @@
 (`GET http://host:port/path HTTP/1.1` with `Upgrade: websocket`, RFC 6455 section 4.1), as a
 plugin runner talking to the proxy directly does, then exchanges frames through it.
 
-    ws_absolute_client.py --proxy HOST:PORT [-H "Name: value"]... URL
+    ws_absolute_client.py --proxy HOST:PORT [-H "Name: value"]... [--message TEXT] [--fragments N]
+                          URL
 
 URL is ws://... or http://... (sent as written). Expects ws_origin.mjs behind it: reads its first
-message (the handshake the origin saw), sends one masked text message, reads the echo, sends a
-close frame and reads the origin's close. Prints one JSON line,
-{"status": 101, "accept_ok": bool, "handshake": {...}, "echoed": bool, "closed": bool}; exits 0
-when the exchange went through, 1 otherwise.
+message (the handshake the origin saw), sends one masked text message (TEXT, or a random one; in
+N fragments of about equal size with a ping between each two, RFC 6455 sections 5.4 and 5.5.2),
+reads the echo, sends a close frame and reads the origin's close. Prints one JSON line,
+{"status": 101, "accept_ok": bool, "handshake": {...}, "echo": "...", "echoed": bool,
+"closed": bool}, where echoed says the echo equals what was sent; exits 0 when the exchange went
+through (whatever the echo), 1 otherwise.
 """
 
 import argparse
@@ -34,10 +37,10 @@ def read_exact(sock, n):
     return data
 
 
-def send_frame(sock, opcode, payload):
+def send_frame(sock, opcode, payload, fin=True):
     # A client masks every frame it sends (RFC 6455 section 5.3).
     mask = os.urandom(4)
-    head = bytes([0x80 | opcode])
+    head = bytes([(0x80 if fin else 0) | opcode])
     if len(payload) < 126:
         head += bytes([0x80 | len(payload)])
     elif len(payload) < 65536:
@@ -46,6 +49,16 @@ def send_frame(sock, opcode, payload):
         head += bytes([0x80 | 127]) + struct.pack("!Q", len(payload))
     masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
     sock.sendall(head + mask + masked)
+
+
+def send_fragments(sock, message, count):
+    """Sends `message` as one text message in `count` fragments, a ping between each two."""
+    size = -(-len(message) // count)
+    pieces = [message[i:i + size] for i in range(0, len(message), size)] or [b""]
+    for i, piece in enumerate(pieces):
+        if i > 0:
+            send_frame(sock, 0x9, b"between fragments")
+        send_frame(sock, 0x1 if i == 0 else 0x0, piece, fin=i == len(pieces) - 1)
 
 
 def read_frame(sock, pending):
@@ -74,6 +87,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--proxy", required=True)
     parser.add_argument("-H", "--header", action="append", default=[])
+    parser.add_argument("--message", default=os.urandom(12).hex())
+    parser.add_argument("--fragments", type=int, default=1)
     parser.add_argument("url")
     args = parser.parse_args()
     host, port = args.proxy.rsplit(":", 1)
@@ -92,8 +107,8 @@ def main():
     head, rest = head.split(b"\r\n\r\n", 1)
     status_line, *fields = head.decode("latin-1").split("\r\n")
     status = int(status_line.split(" ")[1])
-    result = {"status": status, "accept_ok": False, "handshake": None, "echoed": False,
-              "closed": False}
+    result = {"status": status, "accept_ok": False, "handshake": None, "echo": None,
+              "echoed": False, "closed": False}
     if status == 101:
         accept = dict((n.strip().lower(), v.strip()) for n, v in
                       (f.split(":", 1) for f in fields)).get("sec-websocket-accept")
@@ -101,15 +116,18 @@ def main():
         result["accept_ok"] = accept == expected
         _, first, rest = read_frame(sock, rest)
         result["handshake"] = json.loads(first)
-        message = os.urandom(12).hex().encode()
-        send_frame(sock, 0x1, message)
-        _, echo, rest = read_frame(sock, rest)
+        message = args.message.encode()
+        send_fragments(sock, message, args.fragments)
+        opcode, echo, rest = read_frame(sock, rest)
+        while opcode == 0xA:  # the origin's answers to the pings
+            opcode, echo, rest = read_frame(sock, rest)
+        result["echo"] = echo.decode()
         result["echoed"] = echo == message
         send_frame(sock, 0x8, struct.pack("!H", 1000))
         opcode, _, rest = read_frame(sock, rest)
         result["closed"] = opcode == 0x8
     print(json.dumps(result))
-    return 0 if result["echoed"] and result["closed"] and result["accept_ok"] else 1
+    return 0 if result["echo"] is not None and result["closed"] and result["accept_ok"] else 1
 
 
 if __name__ == "__main__":

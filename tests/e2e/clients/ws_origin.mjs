@@ -1,11 +1,12 @@
 // A loopback WebSocket echo origin for end-to-end tests (npm ws), plain or over TLS.
 //
-//   node ws_origin.mjs [--tls-cert FILE --tls-key FILE]
+//   node ws_origin.mjs [--tls-cert FILE --tls-key FILE] [--deflate]
 //
 // Listens on 127.0.0.1, a free port, and prints one line, {"ready": true, "port": N}. To each
 // connection it first sends one text message describing the opening handshake it received,
 // {"path": "/x", "tls": bool, "headers": [[name, value], ...]}, then echoes every message back
-// as it came (text or binary). SIGTERM stops it.
+// as it came (text or binary). With --deflate it accepts permessage-deflate (RFC 7692) when a
+// client offers it. SIGTERM stops it.
 
 import fs from 'node:fs';
 import http from 'node:http';
@@ -20,6 +21,7 @@ const option = (name) => {
 const cert = option('--tls-cert');
 const key = option('--tls-key');
 const tls = cert !== undefined && key !== undefined;
+const deflate = args.includes('--deflate');
 
 const server = tls
     ? https.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) })
@@ -28,7 +30,7 @@ server.on('request', (_request, response) => {
     response.writeHead(426, { 'Content-Type': 'text/plain' }).end('WebSocket only\n');
 });
 
-const wss = new WebSocketServer({ server, maxPayload: 1024 * 1024 });
+const wss = new WebSocketServer({ server, maxPayload: 1024 * 1024, perMessageDeflate: deflate });
 wss.on('connection', (socket, request) => {
     const headers = [];
     for (let i = 0; i < request.rawHeaders.length; i += 2) {
