@@ -92,6 +92,7 @@ asio::awaitable<bool> proxy_session::forward(request_state& rq)
         framing = "Transfer-Encoding: chunked\r\n";
     } else if (has_body) {
         if (rq.host_allowed && body_has_placeholder) {
+            debug_body_rewrite(rq, body);
             scratch_.clear();
             placeholders.replace_all(body, rq.token.reveal(), scratch_);
             body.swap(scratch_);
@@ -125,6 +126,7 @@ std::string proxy_session::authorize_url_json(const request_state& rq) const
 asio::awaitable<bool> proxy_session::resolve_token(request_state& rq, bool body_pending)
 {
     const auto found = co_await worker_.grants->lookup(*rq.connection, rq.user);
+    debug_grant(rq, found);
     switch (found.status) {
     case token::lookup_status::found:
         // Checked where tokens enter; checked again here for grants written by older versions,
@@ -160,6 +162,7 @@ void proxy_session::build_upstream_head(request_state& rq, std::string_view fram
 {
     const auto& placeholders = rt_->placeholders;
     const bool rewrite = rq.host_allowed;
+    debug_head_rewrites(rq);
 
     // Request line in origin-form (RFC 9112 section 3.2.1), always HTTP/1.1 upstream.
     out_.clear();
@@ -306,6 +309,7 @@ asio::awaitable<bool> proxy_session::relay_chunked_request(request_state& rq, by
         if (done) {
             rewritten.clear();
             rewriter.finish(rewritten);
+            debug_rewrite(rq, "body", "", rewriter.replacements());
             http::append_chunk(scratch_, rewritten);
             http::append_last_chunk(scratch_);
         }

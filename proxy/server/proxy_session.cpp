@@ -244,13 +244,16 @@ asio::awaitable<bool> proxy_session::serve(request_state& rq)
     rq.rec.port = rq.target.port;
 
     // Who is asking.
-    if (!co_await establish_identity(rq)) {
+    const bool identified = co_await establish_identity(rq);
+    debug_identity(rq);
+    if (!identified) {
         co_return false;
     }
 
     // Which connection serves this plugin.
     const auto route = rt_->routes.find(rq.plugin);
     if (!route) {
+        debug_connection(rq);
         co_await refuse(rq, refusal::unknown_plugin, "the plugin is not configured",
                         head_.body != http::body_kind::none);
         co_return !close_after_;
@@ -259,6 +262,7 @@ asio::awaitable<bool> proxy_session::serve(request_state& rq)
     rq.rec.plugin = rq.plugin;
     rq.rec.plugin_known = true;
     rq.rec.connection = rq.connection->id;
+    debug_connection(rq);
 
     // A placeholder may only travel toward the connection's allowed hosts.
     rq.host_allowed = routing::host_allowed(*rq.connection, rq.target.host);

@@ -89,6 +89,18 @@ private:
     asio::awaitable<void> close_client();
     asio::awaitable<bool> write_client(std::span<const asio::const_buffer> buffers);
 
+    // Debug-level events (debug_events.cpp); each returns at once below `debug`.
+    void debug_identity(const request_state& rq) const;
+    void debug_connection(const request_state& rq) const;
+    void debug_grant(const request_state& rq, const token::lookup_result& found) const;
+    void debug_head_rewrites(const request_state& rq) const;
+    void debug_body_rewrite(const request_state& rq, std::string_view body) const;
+    void debug_rewrite(const request_state& rq, std::string_view where, std::string_view header,
+                       std::size_t count) const;
+    void debug_upstream(const request_state& rq, const upstream::pool::lease& lease,
+                        int attempt) const;
+    void debug_tunnel(const request_state& rq, std::string_view decision) const;
+
     worker& worker_;
     std::unique_ptr<byte_stream> client_;
     runtime_source runtime_source_;

@@ -48,6 +48,7 @@ asio::awaitable<bool> proxy_session::exchange(request_state& rq, const std::stri
                             !rq.body_read);
             co_return !close_after_;
         }
+        debug_upstream(rq, lease, attempt);
         std::unique_ptr<byte_stream> upstream = std::move(lease.connection.stream);
         rq.rec.upstream_reused = lease.reused;
         const auto sent_at = std::chrono::steady_clock::now();

@@ -39,11 +39,14 @@ asio::awaitable<bool> proxy_session::handle_connect(request_state& rq)
     rq.rec.port = authority->port;
 
     // Who is asking, for every request in the tunnel.
-    if (!co_await establish_identity(rq)) {
+    const bool identified = co_await establish_identity(rq);
+    debug_identity(rq);
+    if (!identified) {
         co_return false;
     }
     const auto route = rt_->routes.find(rq.plugin);
     if (!route) {
+        debug_connection(rq);
         co_await refuse(rq, refusal::unknown_plugin, "the plugin is not configured", true);
         co_return false;
     }
@@ -51,14 +54,18 @@ asio::awaitable<bool> proxy_session::handle_connect(request_state& rq)
     rq.rec.plugin = rq.plugin;
     rq.rec.plugin_known = true;
     rq.rec.connection = rq.connection->id;
+    debug_connection(rq);
 
     if (routing::host_allowed(*rq.connection, authority->host) &&
         worker_.intercept_tls != nullptr) {
+        debug_tunnel(rq, "intercept");
         co_return co_await intercept_tunnel(rq, *authority);
     }
     if (cfg.intercept.other_hosts == config::intercept_config::other_hosts_mode::tunnel) {
+        debug_tunnel(rq, "tunnel");
         co_return co_await relay_tunnel(rq, *authority);
     }
+    debug_tunnel(rq, "refuse");
     co_await refuse(rq, refusal::destination_denied,
                     "CONNECT is only served toward hosts a connection allows", true);
     co_return false;

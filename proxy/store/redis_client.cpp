@@ -312,6 +312,8 @@ private:
                 co_return primary.error();
             }
             target_ = std::move(*primary);
+            log::event(log::level::debug, "sentinel_primary",
+                       {{"host", target_.host}, {"port", target_.port}});
         }
 
         const auto endpoints =
@@ -453,6 +455,8 @@ private:
     void raise_fence()
     {
         fenced_until_ = std::chrono::steady_clock::now() + k_failover_fence;
+        log::event(log::level::debug, "sentinel_fence",
+                   {{"state", "raised"}, {"connected", ready_}});
         if (ready_) {
             last_error_ = "a sentinel is promoting a replica";
             drop_connection();
@@ -466,6 +470,11 @@ private:
         fenced_until_ = {};
         fence_timer_.cancel();
         const bool elsewhere = primary.host != target_.host || primary.port != target_.port;
+        log::event(log::level::debug, "sentinel_fence",
+                   {{"state", "lowered"},
+                    {"host", primary.host},
+                    {"port", primary.port},
+                    {"reconnect", ready_ && elsewhere}});
         if (ready_ && elsewhere) {
             last_error_ = "sentinel announced a failover";
             drop_connection();

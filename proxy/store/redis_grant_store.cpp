@@ -81,11 +81,19 @@ redis_grant_store::idempotent(std::span<const std::string_view> args)
     // The connection was lost under this command, most likely to a failover: wait, bounded by
     // the client's failover_wait, for the client to reach the primary again, then try once more.
     log::event(log::level::info, "store_retry", {{"error", reply.error().message()}});
-    if (co_await client_->wait_ready()) {
+    const bool reconnected = co_await client_->wait_ready();
+    if (reconnected) {
         reply = co_await client_->command(args);
     }
     if (on_retry_) {
         on_retry_(reply.has_value());
+    }
+    if (log::enabled(log::level::debug)) {
+        log::event(log::level::debug, "store_retry_result",
+                   {{"result", !reconnected ? "not_reconnected"
+                               : reply      ? "ok"
+                                            : "failed"},
+                    {reply ? "" : "error", reply ? std::string{} : reply.error().message()}});
     }
     co_return reply;
 }

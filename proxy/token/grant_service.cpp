@@ -48,18 +48,24 @@ asio::awaitable<lookup_result> grant_service::lookup(const config::connection& c
                 observer_.on_cache(cache_result::hit);
             }
             auto grant = it->second.grant;
+            lookup_trace trace;
             if (grant && caller_ && refresh_due(*grant, connection)) {
                 const std::string key = key_buffer_;
-                grant = co_await refreshed(connection, user, key, std::move(grant));
+                grant = co_await refreshed(connection, user, key, std::move(grant), trace);
             }
-            co_return judge(grant, cache_result::hit);
+            lookup_result out = judge(grant, cache_result::hit);
+            out.trace = trace;
+            co_return out;
         }
     }
 
     // Another lookup is already reading this grant: wait for its answer; else read it.
     std::string key = key_buffer_;
     std::shared_ptr<pending_load> pending;
+    lookup_trace trace;
+    trace.source = grant_source::store;
     if (auto it = loading_.find(std::string_view{key}); it != loading_.end()) {
+        trace.source = grant_source::shared_load;
         pending = it->second;
         auto [ec] = co_await pending->done.async_wait(asio::as_tuple(asio::use_awaitable));
         (void)ec; // cancellation is the signal
@@ -67,7 +73,9 @@ asio::awaitable<lookup_result> grant_service::lookup(const config::connection& c
         pending = co_await load(key, connection, user);
     }
     if (pending->failed) {
-        co_return after_load(*pending, key);
+        lookup_result out = after_load(*pending, key);
+        out.trace = trace;
+        co_return out;
     }
 
     if (observer_.on_cache) {
@@ -75,9 +83,11 @@ asio::awaitable<lookup_result> grant_service::lookup(const config::connection& c
     }
     auto grant = pending->grant;
     if (grant && caller_ && refresh_due(*grant, connection)) {
-        grant = co_await refreshed(connection, user, key, std::move(grant));
+        grant = co_await refreshed(connection, user, key, std::move(grant), trace);
     }
-    co_return judge(grant, cache_result::miss);
+    lookup_result out = judge(grant, cache_result::miss);
+    out.trace = trace;
+    co_return out;
 }
 
 bool grant_service::refresh_due(const store::grant& grant, const config::connection& connection)
@@ -88,15 +98,19 @@ bool grant_service::refresh_due(const store::grant& grant, const config::connect
 
 asio::awaitable<std::shared_ptr<const store::grant>>
 grant_service::refreshed(const config::connection& connection, std::string_view user,
-                         const std::string& key, std::shared_ptr<const store::grant> grant)
+                         const std::string& key, std::shared_ptr<const store::grant> grant,
+                         lookup_trace& trace)
 {
     // Backing off after a transient failure: the old grant is all there is.
     const auto now = steady::now();
     if (auto b = backoffs_.find(std::string_view{key});
         b != backoffs_.end() && b->second.next_attempt > now) {
+        trace.refresh = refresh_step::backing_off;
         co_return grant;
     }
 
+    trace.refresh =
+        flights_.contains(std::string_view{key}) ? refresh_step::joined : refresh_step::started;
     const std::shared_ptr<flight> f = join_flight(connection, user, key, grant);
 
     // A token that still works is served now; the refresh goes on without this request.
@@ -105,8 +119,12 @@ grant_service::refreshed(const config::connection& connection, std::string_view 
     }
 
     // Expired: wait for the flight, at most until its bound.
+    trace.waited = true;
     auto [ec] = co_await f->done.async_wait(asio::as_tuple(asio::use_awaitable));
     (void)ec; // cancelled: finished; expired: the bound ran out
+    if (f->finished) {
+        trace.outcome = f->outcome.status;
+    }
     if (f->finished && f->grant) {
         co_return f->grant;
     }

@@ -40,11 +40,32 @@ enum class lookup_status {
 
 enum class cache_result { hit, miss, stale };
 
+/// Where a lookup's grant came from: the worker's cache, its own store read, or a read that
+/// another lookup of the same grant had already started.
+enum class grant_source { cache, store, shared_load };
+/// What a lookup did about a refresh: nothing (not due), nothing because the grant is backing off
+/// after a failure, started a flight, or joined the flight another request started.
+enum class refresh_step { none, backing_off, started, joined };
+
+/// How one lookup went, for the debug log (README "Logging"): set on every lookup, read only
+/// when debug events are enabled.
+struct lookup_trace {
+    grant_source source = grant_source::cache;
+    refresh_step refresh = refresh_step::none;
+    bool waited = false; // the token had expired: the lookup waited for the flight
+    std::optional<refresh_status> outcome; // the flight's outcome, when it waited and it ended
+};
+
 struct lookup_result {
     lookup_status status = lookup_status::missing;
     std::shared_ptr<const store::grant> grant;
     cache_result cache = cache_result::miss;
+    lookup_trace trace;
 };
+
+[[nodiscard]] std::string_view label(lookup_status s) noexcept;
+[[nodiscard]] std::string_view label(grant_source s) noexcept;
+[[nodiscard]] std::string_view label(refresh_step s) noexcept;
 
 /// Observes lookups for metrics and logs; all members may be empty.
 struct lookup_observer {
@@ -142,7 +163,7 @@ private:
 
     boost::asio::awaitable<std::shared_ptr<const store::grant>>
     refreshed(const config::connection& connection, std::string_view user, const std::string& key,
-              std::shared_ptr<const store::grant> grant);
+              std::shared_ptr<const store::grant> grant, lookup_trace& trace);
     /// `on_demand`: an operator asked; the shared cooldown does not hold the flight back.
     std::shared_ptr<flight> join_flight(const config::connection& connection, std::string_view user,
                                         const std::string& key,

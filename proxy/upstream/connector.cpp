@@ -134,6 +134,8 @@ asio::awaitable<connect_result> connector::start_tls(boost::beast::tcp_stream tc
     boost::beast::get_lowest_layer(*tls).expires_never();
 
     connect_result out;
+    out.tls = true;
+    out.resumed = SSL_session_reused(tls->native_handle()) == 1;
     out.stream = std::make_unique<tls_byte_stream>(std::move(tls));
     co_return out;
 }

@@ -26,6 +26,8 @@ struct connect_result {
     std::unique_ptr<byte_stream> stream;
     refusal failure = refusal::upstream_unreachable; // meaningful only when !stream
     std::string detail;
+    bool tls = false;     // a TLS handshake was made
+    bool resumed = false; // ... resuming an earlier TLS session (for the debug log)
 };
 
 class connector {

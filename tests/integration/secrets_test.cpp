@@ -64,6 +64,8 @@ TEST_CASE("no token, refresh token, client secret, identity secret or credential
     scoped_temp_dir dir;
     token_endpoint.set_handler(
         [&](const recorded_request&, response_writer& w) { w.respond(provider.answer()); });
+    // The API answers without echoing: its request carries the token where it belongs.
+    api.set_handler(respond_with({200, {{"Content-Type", "text/plain"}}, "ok"}));
     const auto proxy_port = free_tcp_port();
     const auto admin_port = free_tcp_port();
     config_head head;
@@ -107,13 +109,17 @@ log: { level: debug, format: json }
         answers += r.body;
         return r;
     };
-    const auto through_proxy = [&](const std::string& url, const std::string& identity) {
+    const auto through_proxy = [&](const std::string& url, const std::string& identity,
+                                   const std::string& body = "") {
+        const std::string method = body.empty() ? "GET " : "POST ";
         const auto r = http_exchange(proxy_port,
-                                     "GET " + url + " HTTP/1.1\r\nHost: x\r\n" + identity +
+                                     method + url + " HTTP/1.1\r\nHost: x\r\n" + identity +
                                          "Authorization: Bearer {OAUTH_PLUGIN_ACCESS_TOKEN}\r\n"
                                          "Cookie: session=" +
                                          std::string{k_cookie} + "\r\nProxy-Authorization: Basic " +
-                                         std::string{k_cookie} + "\r\nConnection: close\r\n\r\n");
+                                         std::string{k_cookie} +
+                                         "\r\nContent-Length: " + std::to_string(body.size()) +
+                                         "\r\nConnection: close\r\n\r\n" + body);
         answers += r.body;
         return r;
     };
@@ -127,7 +133,10 @@ log: { level: debug, format: json }
 
     // Act: a refresh that rotates, a refresh refused with a body quoting the token, refusals.
     const auto rotated = through_proxy(api.url("/first"), signed_identity);
-    const auto after_refusal = through_proxy(api.url("/second"), signed_identity);
+    // Placeholders in the target and the body too (the debug log counts them, never shows them).
+    const auto after_refusal =
+        through_proxy(api.url("/second?key={OAUTH_PLUGIN_ACCESS_TOKEN}"), signed_identity,
+                      R"({"token":"{OAUTH_PLUGIN_ACCESS_TOKEN}"})");
     through_proxy(api.url("/bad-identity"), "X-Plugin-Identity: " + jwt + "x\r\n");
     through_proxy("http://elsewhere.example:1/", signed_identity);
     through_proxy(api.url("/unsigned"), "X-Plugin-User: alice\r\nX-Plugin-Id: calendar\r\n");
@@ -161,4 +170,30 @@ log: { level: debug, format: json }
         CHECK(log.find(value) == std::string::npos);
         CHECK(answers.find(value) == std::string::npos);
     }
+
+    // The debug events were written (this test would pass vacuously if debug logging stopped),
+    // and the user is not among them without log.include_user.
+    const auto debug_line = [&log](std::string_view event, std::string_view field) {
+        std::size_t from = 0;
+        const std::string name = R"("event":")" + std::string{event} + '"';
+        while ((from = log.find(name, from)) != std::string::npos) {
+            const std::size_t end = log.find('\n', from);
+            const std::string_view line = std::string_view{log}.substr(from, end - from);
+            if (line.find(field) != std::string_view::npos) {
+                return true;
+            }
+            from = end;
+        }
+        return false;
+    };
+    CHECK(debug_line("identity_resolved", R"("result":"ok","mode":"signed")"));
+    CHECK(debug_line("identity_resolved", R"("result":"identity_invalid")"));
+    CHECK_FALSE(debug_line("identity_resolved", R"("user":)"));
+    CHECK(debug_line("connection_resolved", R"("kind":"shared")"));
+    CHECK(debug_line("grant_lookup", R"("refresh":"started","waited_for_refresh":true)"));
+    CHECK(debug_line("grant_lookup", R"("source":"store")"));
+    CHECK(debug_line("placeholders_replaced", R"("where":"header","header":"Authorization")"));
+    CHECK(debug_line("placeholders_replaced", R"("where":"target")"));
+    CHECK(debug_line("placeholders_replaced", R"("where":"body")"));
+    CHECK(debug_line("upstream_connection", R"("connection":"new")"));
 }

@@ -165,6 +165,36 @@ TEST_CASE("fifty concurrent lookups of an expired grant share one refresh", "[to
     CHECK(f.service->refreshes_in_flight() == 0);
 }
 
+TEST_CASE("a lookup's trace says where its grant came from and what it did about a refresh",
+          "[token][refresh]")
+{
+    using oi::token::grant_source;
+    using oi::token::refresh_step;
+    fixture f;
+    f.put(-1s);
+
+    const auto first = f.lookups(3);
+    const auto later = f.lookups(1);
+
+    CHECK(first[0].trace.source == grant_source::store);
+    const auto started = std::count_if(first.begin(), first.end(), [](const lookup_result& r) {
+        return r.trace.refresh == refresh_step::started;
+    });
+    const auto joined = std::count_if(first.begin(), first.end(), [](const lookup_result& r) {
+        return r.trace.refresh == refresh_step::joined;
+    });
+    CHECK(started == 1);
+    CHECK(joined == 2);
+    for (const auto& r : first) {
+        CHECK(r.trace.waited);
+        CHECK(r.trace.outcome == oi::token::refresh_status::success);
+    }
+    CHECK(later[0].trace.source == grant_source::cache);
+    CHECK(later[0].trace.refresh == refresh_step::none);
+    CHECK_FALSE(later[0].trace.waited);
+    CHECK(oi::token::label(later[0].trace.source) == "cache");
+}
+
 TEST_CASE("a token that is still valid is served at once while the refresh runs",
           "[token][refresh]")
 {
@@ -255,6 +285,7 @@ TEST_CASE("a server error keeps serving the valid old token and backs off", "[to
     CHECK(has_token(first[0], "at-0"));
     CHECK(has_token(second[2], "at-0"));
     CHECK(f.endpoint.calls == 1); // the second round is inside the backoff
+    CHECK(second[2].trace.refresh == oi::token::refresh_step::backing_off);
     CHECK(f.stored().version == 1);
     CHECK_FALSE(f.stored().needs_reauth);
 }
