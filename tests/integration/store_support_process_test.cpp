@@ -28,6 +28,25 @@ TEST_CASE("a child's exit code, output and environment are observed", "[support]
     CHECK_FALSE(child.running());
 }
 
+TEST_CASE("a ThreadSanitizer report a child writes to stderr is found", "[support][process]")
+{
+    // What a TSan build of the proxy writes (scripts/tsan.sh); by default it fails the test.
+    oi::test::process child(
+        {.program = "sh",
+         .args = {"-c", "echo starting >&2; echo ================== >&2; "
+                        "echo 'WARNING: ThreadSanitizer: data race (pid=1)' >&2; "
+                        "echo '  Write of size 8' >&2; echo ================== >&2"},
+         .fail_on_sanitizer_report = false});
+    oi::test::process quiet({.program = "sh", .args = {"-c", "echo no report here >&2"}});
+
+    REQUIRE(child.wait_exit(10s));
+    REQUIRE(quiet.wait_exit(10s));
+
+    CHECK(child.sanitizer_report().starts_with(
+        "==================\nWARNING: ThreadSanitizer: data race (pid=1)\n  Write of size 8\n"));
+    CHECK(quiet.sanitizer_report().empty());
+}
+
 TEST_CASE("stop ends a running child with SIGTERM", "[support][process]")
 {
     oi::test::process child({.program = "sleep", .args = {"30"}});

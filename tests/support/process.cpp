@@ -1,10 +1,14 @@
 #include "support/process.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <fstream>
+#include <iostream>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -97,7 +101,9 @@ std::filesystem::path make_temp_dir(const std::string& prefix)
     return pattern;
 }
 
-process::process(process_options options) : dir_(make_temp_dir("oi-process"))
+process::process(process_options options)
+    : program_(std::filesystem::path{options.program}.filename().string()),
+      fail_on_sanitizer_report_(options.fail_on_sanitizer_report), dir_(make_temp_dir("oi-process"))
 {
     // Redirect stdout and stderr to files, and optionally change directory.
     posix_spawn_file_actions_t actions;
@@ -148,6 +154,7 @@ process::process(process_options options) : dir_(make_temp_dir("oi-process"))
 process::~process()
 {
     stop();
+    fail_on_sanitizer_report();
     if (pidfd_ >= 0) {
         ::close(pidfd_);
     }
@@ -215,6 +222,33 @@ exit_status process::stop(std::chrono::milliseconds grace)
         }
     }
     return status_.value_or(exit_status{});
+}
+
+std::string process::sanitizer_report() const
+{
+    // ThreadSanitizer writes each report to stderr between two lines of '=' (scripts/tsan.sh).
+    const std::string err = stderr_text();
+    const std::size_t found = err.find("WARNING: ThreadSanitizer:");
+    if (found == std::string::npos) {
+        return {};
+    }
+    const std::size_t start = err.rfind("==================", found);
+    constexpr std::size_t k_max_report = 16 * 1024;
+    return err.substr(start == std::string::npos ? found : start, k_max_report);
+}
+
+void process::fail_on_sanitizer_report() const
+{
+    const std::string report = fail_on_sanitizer_report_ ? sanitizer_report() : std::string{};
+    if (report.empty()) {
+        return;
+    }
+    if (std::uncaught_exceptions() > 0) {
+        // The test is failing already; an assertion while unwinding could end the run.
+        std::cerr << "ThreadSanitizer report from " << program_ << ":\n" << report << '\n';
+        return;
+    }
+    FAIL_CHECK("ThreadSanitizer report from " << program_ << ":\n" << report);
 }
 
 std::string process::stdout_text() const

@@ -27,6 +27,7 @@ struct process_options {
     std::vector<std::string> args;                        // argv[1...]
     std::vector<std::pair<std::string, std::string>> env; // set or replaced in the child
     std::filesystem::path working_dir;                    // empty: the test's own
+    bool fail_on_sanitizer_report = true; // a TSan report on stderr fails the running test
 };
 
 /// How a child ended.
@@ -58,11 +59,19 @@ public:
 
     [[nodiscard]] std::string stdout_text() const;
     [[nodiscard]] std::string stderr_text() const;
+    /// The first ThreadSanitizer report the child wrote to stderr (a TSan build of the proxy, see
+    /// scripts/tsan.sh), or "" when there is none.
+    [[nodiscard]] std::string sanitizer_report() const;
     [[nodiscard]] const std::filesystem::path& output_dir() const { return dir_; }
 
 private:
     bool reap(bool block);
+    /// Fails the running test when the child wrote a sanitizer report (called at destruction,
+    /// after the child has ended, so that reports made while shutting down count too).
+    void fail_on_sanitizer_report() const;
 
+    std::string program_;
+    bool fail_on_sanitizer_report_ = true;
     pid_t pid_ = -1;
     int pidfd_ = -1;
     std::optional<exit_status> status_;
