@@ -169,6 +169,15 @@ between them) reached the origin as the access token" \
         origin_saw "$out.origin" Authorization "Bearer $access_token"
 done
 
+# An unmasked client frame (RFC 6455 section 5.1): the proxy closes the connection itself; the
+# origin, had it seen the frame, would have answered with a close frame (1002).
+ws_absolute "$deny_port" "ws://127.0.0.1:$ws_port/unmasked" -H "$auth" --unmasked
+check "absolute-form WebSocket: an unmasked client frame closes the connection at the proxy" \
+    equals "$(json_eval "$out" '[d["status"], d["ended"]]' 2>/dev/null)" '[101, "eof"]'
+ws_absolute "$tunnel_port" "ws://127.0.0.1:$ws_port/unmasked" --unmasked
+check "absolute-form WebSocket to a host not allowed: an unmasked frame reaches the origin" \
+    equals "$(json_eval "$out" '[d["status"], d["ended"]]' 2>/dev/null)" '[101, "close 1002"]'
+
 # The tunnel proxy's connection allows localhost only: toward 127.0.0.1 frames pass untouched.
 ws_absolute "$tunnel_port" "ws://127.0.0.1:$ws_port/other" --message "$ws_auth" --fragments 2
 check "absolute-form WebSocket to a host the connection does not allow: 101, the placeholder \

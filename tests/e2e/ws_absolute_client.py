@@ -4,7 +4,7 @@
 plugin runner talking to the proxy directly does, then exchanges frames through it.
 
     ws_absolute_client.py --proxy HOST:PORT [-H "Name: value"]... [--message TEXT] [--fragments N]
-                          URL
+                          [--unmasked] URL
 
 URL is ws://... or http://... (sent as written). Expects ws_origin.mjs behind it: reads its first
 message (the handshake the origin saw), sends one masked text message (TEXT, or a random one; in
@@ -13,6 +13,10 @@ reads the echo, sends a close frame and reads the origin's close. Prints one JSO
 {"status": 101, "accept_ok": bool, "handshake": {...}, "echo": "...", "echoed": bool,
 "closed": bool}, where echoed says the echo equals what was sent; exits 0 when the exchange went
 through (whatever the echo), 1 otherwise.
+
+With --unmasked it sends one unmasked text frame instead (a protocol error, section 5.1) and
+reports how the connection ended, {"status": 101, "ended": "eof" | "close N" | "frame N"}: the
+end of the stream, a close frame with code N, or a frame with opcode N.
 """
 
 import argparse
@@ -37,18 +41,31 @@ def read_exact(sock, n):
     return data
 
 
-def send_frame(sock, opcode, payload, fin=True):
+def send_frame(sock, opcode, payload, fin=True, masked=True):
     # A client masks every frame it sends (RFC 6455 section 5.3).
-    mask = os.urandom(4)
+    mask = os.urandom(4) if masked else b""
+    bit = 0x80 if masked else 0
     head = bytes([(0x80 if fin else 0) | opcode])
     if len(payload) < 126:
-        head += bytes([0x80 | len(payload)])
+        head += bytes([bit | len(payload)])
     elif len(payload) < 65536:
-        head += bytes([0x80 | 126]) + struct.pack("!H", len(payload))
+        head += bytes([bit | 126]) + struct.pack("!H", len(payload))
     else:
-        head += bytes([0x80 | 127]) + struct.pack("!Q", len(payload))
-    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    sock.sendall(head + mask + masked)
+        head += bytes([bit | 127]) + struct.pack("!Q", len(payload))
+    if masked:
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    sock.sendall(head + mask + payload)
+
+
+def how_it_ends(sock, rest):
+    """After a protocol error: what the client is sent next."""
+    try:
+        opcode, payload, _ = read_frame(sock, rest)
+    except ConnectionError:
+        return "eof"
+    if opcode == 0x8 and len(payload) >= 2:
+        return f"close {struct.unpack('!H', payload[:2])[0]}"
+    return f"frame {opcode}"
 
 
 def send_fragments(sock, message, count):
@@ -89,6 +106,7 @@ def main():
     parser.add_argument("-H", "--header", action="append", default=[])
     parser.add_argument("--message", default=os.urandom(12).hex())
     parser.add_argument("--fragments", type=int, default=1)
+    parser.add_argument("--unmasked", action="store_true")
     parser.add_argument("url")
     args = parser.parse_args()
     host, port = args.proxy.rsplit(":", 1)
@@ -116,6 +134,10 @@ def main():
         result["accept_ok"] = accept == expected
         _, first, rest = read_frame(sock, rest)
         result["handshake"] = json.loads(first)
+        if args.unmasked:
+            send_frame(sock, 0x1, args.message.encode(), masked=False)
+            print(json.dumps({"status": status, "ended": how_it_ends(sock, rest)}))
+            return 0
         message = args.message.encode()
         send_fragments(sock, message, args.fragments)
         opcode, echo, rest = read_frame(sock, rest)

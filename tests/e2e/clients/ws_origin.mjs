@@ -38,6 +38,8 @@ wss.on('connection', (socket, request) => {
     }
     socket.send(JSON.stringify({ path: request.url, tls, headers }));
     socket.on('message', (data, binary) => socket.send(data, { binary }));
+    // A client's protocol error (ws closes with 1002) must not stop the origin.
+    socket.on('error', () => {});
 });
 
 process.on('SIGTERM', () => process.exit(0));
