@@ -82,9 +82,10 @@ asio::awaitable<bool> proxy_session::relay_upgraded(request_state& rq,
     }
     upstream_in_.clear();
 
-    // Toward an allowed host the token was resolved with the handshake (forward.cpp).
-    const std::string_view token = rq.token.reveal();
-    if (rq.host_allowed && !token.empty()) {
+    // Toward an allowed host the token was resolved with the handshake (forward.cpp); it is empty
+    // under on_missing_token: empty, and placeholders then become empty as in any request.
+    if (rq.host_allowed) {
+        const std::string_view token = rq.token.reveal();
         using namespace asio::experimental::awaitable_operators;
         rewrite::ws_client_frames frames(rt_->placeholders, token, rt_->cfg.limits.max_body_bytes);
         const std::chrono::milliseconds idle = rt_->cfg.limits.idle_timeout;
@@ -93,6 +94,7 @@ asio::awaitable<bool> proxy_session::relay_upgraded(request_state& rq,
                   copy_client_frames(*client_, *upstream, frames, early, idle, rq.rec.request_id));
         in_.consume(in_.size());
         upstream->close();
+        debug_rewrite(rq, "websocket", "", frames.replacements());
         co_return false;
     }
 
