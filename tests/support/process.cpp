@@ -1,5 +1,7 @@
 #include "support/process.hpp"
 
+#include "support/sanitizer_log.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -135,6 +137,7 @@ process::process(process_options options)
     std::vector<std::string> argv_strings{options.program};
     argv_strings.insert(argv_strings.end(), options.args.begin(), options.args.end());
     auto argv = pointers(argv_strings);
+    add_sanitizer_log_path(options.env, dir_);
     auto env_strings = child_environment(options.env);
     auto envp = pointers(env_strings);
 
@@ -226,6 +229,10 @@ exit_status process::stop(std::chrono::milliseconds grace)
 
 std::string process::sanitizer_report() const
 {
+    // ASan, LeakSanitizer and UBSan write to the log_path files this class asked for.
+    if (std::string logged = read_sanitizer_reports(dir_); !logged.empty()) {
+        return logged;
+    }
     // ThreadSanitizer writes each report to stderr between two lines of '=' (scripts/tsan.sh).
     const std::string err = stderr_text();
     const std::size_t found = err.find("WARNING: ThreadSanitizer:");
@@ -245,10 +252,10 @@ void process::fail_on_sanitizer_report() const
     }
     if (std::uncaught_exceptions() > 0) {
         // The test is failing already; an assertion while unwinding could end the run.
-        std::cerr << "ThreadSanitizer report from " << program_ << ":\n" << report << '\n';
+        std::cerr << "sanitizer report from " << program_ << ":\n" << report << '\n';
         return;
     }
-    FAIL_CHECK("ThreadSanitizer report from " << program_ << ":\n" << report);
+    FAIL_CHECK("sanitizer report from " << program_ << ":\n" << report);
 }
 
 std::string process::stdout_text() const

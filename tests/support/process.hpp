@@ -7,7 +7,9 @@
 // environment plus overrides, and sends its stdout and stderr to files in a private temporary
 // directory (removed by the destructor) so that a test can show them when it fails. `stop()`
 // sends SIGTERM (and SIGCONT, in case the child is paused), waits up to a bound, then SIGKILLs
-// and reaps; the destructor calls it. Waiting for exit uses a pidfd, so nothing sleeps.
+// and reaps; the destructor calls it. Waiting for exit uses a pidfd, so nothing sleeps. A
+// sanitized child's reports (ASan, LeakSanitizer and UBSan to log files in that directory,
+// support/sanitizer_log.hpp; TSan on stderr) fail the running test when the child is destroyed.
 // Set-up failures throw std::runtime_error; nothing here is thread-safe.
 
 #include <chrono>
@@ -27,7 +29,7 @@ struct process_options {
     std::vector<std::string> args;                        // argv[1...]
     std::vector<std::pair<std::string, std::string>> env; // set or replaced in the child
     std::filesystem::path working_dir;                    // empty: the test's own
-    bool fail_on_sanitizer_report = true; // a TSan report on stderr fails the running test
+    bool fail_on_sanitizer_report = true; // a sanitizer report fails the running test
 };
 
 /// How a child ended.
@@ -59,8 +61,8 @@ public:
 
     [[nodiscard]] std::string stdout_text() const;
     [[nodiscard]] std::string stderr_text() const;
-    /// The first ThreadSanitizer report the child wrote to stderr (a TSan build of the proxy, see
-    /// scripts/tsan.sh), or "" when there is none.
+    /// What an ASan+UBSan build of the child wrote to its sanitizer log files, else the first
+    /// ThreadSanitizer report it wrote to stderr (scripts/tsan.sh), or "" when there is none.
     [[nodiscard]] std::string sanitizer_report() const;
     [[nodiscard]] const std::filesystem::path& output_dir() const { return dir_; }
 
