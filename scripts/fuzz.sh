@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of tests/fuzz with clang, AddressSanitizer and UBSan (the oi_*
-# libraries they need are compiled the same way, in their own build directory) and runs each for
+# libraries they need are compiled the same way, in the sanitized build directory that
+# scripts/test.sh also uses for the sanitized test suite) and runs each for
 # a bounded time, starting from the seed corpus in tests/fuzz/corpus/<target>/. Exits non-zero
 # when any target finds a crash, a leak, undefined behaviour, a timeout or a broken invariant;
 # the input is then kept as $build_dir/fuzz/artifacts/<target>-crash-... (reproduce with
@@ -9,24 +10,18 @@
 # Environment:
 #   OI_FUZZ_SECONDS    time per target (default 60; 0 only replays the seed corpus)
 #   OI_FUZZ_TARGETS    space-separated subset (default: all six)
-#   OI_FUZZ_BUILD_DIR  build directory (default build-fuzz/)
+#   OI_FUZZ_BUILD_DIR  build directory (default build-sanitize/, or OI_SANITIZE_BUILD_DIR)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 oi_ensure_packages "${OI_DEBIAN_PACKAGES[@]}"
 
-build_dir="${OI_FUZZ_BUILD_DIR:-$OI_ROOT/build-fuzz}"
+build_dir="${OI_FUZZ_BUILD_DIR:-$(oi_sanitize_dir)}"
 seconds="${OI_FUZZ_SECONDS:-60}"
 targets=(${OI_FUZZ_TARGETS:-request_head chunked rewriter config jwt token_response})
 
-launcher=()
-if command -v ccache >/dev/null; then
-    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
-fi
 oi_log "fuzz: building ${targets[*]} with clang in $build_dir"
-cmake -S "$OI_ROOT" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DOI_FUZZ=ON -DOI_BUILD_TESTS=OFF \
-    "${launcher[@]}" >/dev/null
+oi_configure_sanitized "$build_dir"
 cmake --build "$build_dir" -j "$(nproc)" --target "${targets[@]/#/fuzz_}"
 
 failed=()
@@ -41,8 +36,7 @@ for target in "${targets[@]}"; do
         run=(-runs=0 -artifact_prefix="$artifacts/$target-" "$seeds")
     fi
     oi_log "fuzz: $target for ${seconds}s"
-    if ! UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        "$build_dir/fuzz/fuzz_$target" "${run[@]}" 2>"$build_dir/fuzz/$target.log"; then
+    if ! "$build_dir/fuzz/fuzz_$target" "${run[@]}" 2>"$build_dir/fuzz/$target.log"; then
         tail -n 60 "$build_dir/fuzz/$target.log" >&2
         failed+=("$target")
         continue

@@ -67,6 +67,39 @@ oi_ensure_packages() {
 # The build directory: OI_BUILD_DIR if set, else build/ at the root.
 oi_build_dir() { printf '%s\n' "${OI_BUILD_DIR:-$OI_ROOT/build}"; }
 
+# The sanitized build directory (scripts/test.sh, scripts/fuzz.sh): OI_SANITIZE_BUILD_DIR if set,
+# else build-sanitize/ at the root.
+oi_sanitize_dir() { printf '%s\n' "${OI_SANITIZE_BUILD_DIR:-$OI_ROOT/build-sanitize}"; }
+
+# Configures $1 as the sanitized build: clang, ASan+UBSan and libFuzzer coverage everywhere
+# (-DOI_FUZZ=ON), so that one build holds the fuzzers, the test programs and the proxy binary.
+oi_configure_sanitized() {
+    local launcher=()
+    if command -v ccache >/dev/null; then
+        launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+    fi
+    cmake -S "$OI_ROOT" -B "$1" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+        -DOI_FUZZ=ON "${launcher[@]}" >/dev/null
+}
+
+# Runtime options for sanitized programs: every report ends the program with a non-zero status.
+# Children of the tests and the e2e scripts add log_path to these.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:check_initialization_order=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+
+# Prints the sanitizer logs (files named <prefix>.<pid>) in the directory $1 to stderr and fails
+# when there is any.
+oi_check_sanitizer_logs() {
+    local log found=0
+    for log in "$1"/*; do
+        [[ -s "$log" ]] || continue
+        found=1
+        printf '==> sanitizer report %s:\n' "$log" >&2
+        cat "$log" >&2
+    done
+    ((found == 0)) || oi_die "sanitizer reports in $1"
+}
+
 # Prints a free TCP port on 127.0.0.1 (asks the kernel for port 0).
 oi_free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
