@@ -64,7 +64,7 @@ oi_npm_ci "$OI_ROOT/tests/e2e/clients"
 e2e "$OI_ROOT/tests/e2e/clients_test.sh"
 
 oi_log "e2e: a Go plugin (net/http, HTTPS_PROXY) through CONNECT and absolute-form"
-OI_BINARY="$build_dir/oauth-injector" "$OI_ROOT/tests/e2e/go_client_test.sh"
+e2e "$OI_ROOT/tests/e2e/go_client_test.sh"
 
 oi_log "e2e: authorization flow (authorize link, /oauth/start, oidc-provider, /oauth/callback)"
 e2e timeout 300 python3 "$OI_ROOT/tests/e2e/authflow_test.py"
