@@ -18,19 +18,26 @@
 
 #include <chrono>
 #include <span>
+#include <tuple>
 
 namespace oi {
 
 namespace asio = boost::asio;
 using error_code = boost::system::error_code;
 
+/// What a read or a write came to: its error (boost::beast::error::timeout when the stream's
+/// expiry ran out) and the number of bytes moved.
+using io_result = std::tuple<error_code, std::size_t>;
+
 class byte_stream {
 public:
     virtual ~byte_stream() = default;
 
-    virtual asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, error_code& ec) = 0;
-    virtual asio::awaitable<void> write(std::span<const asio::const_buffer> buffers,
-                                        error_code& ec) = 0;
+    // Reads and writes hand out Asio's own operation, not a coroutine of their own: each would
+    // cost a frame per operation, several per proxied request.
+    virtual asio::awaitable<io_result> read_some(asio::mutable_buffer buffer) = 0;
+    /// Writes all of `buffers`, which must stay valid until the operation has completed.
+    virtual asio::awaitable<io_result> write(std::span<const asio::const_buffer> buffers) = 0;
     /// Bounds the operations started after this call (and any pending one).
     virtual void expires_after(std::chrono::milliseconds timeout) = 0;
     virtual void expires_never() = 0;
@@ -40,12 +47,6 @@ public:
     virtual void close() = 0;
     virtual asio::ip::tcp::socket& socket() = 0;
     [[nodiscard]] virtual bool is_tls() const noexcept = 0;
-
-    asio::awaitable<void> write(asio::const_buffer buffer, error_code& ec)
-    {
-        const std::array<asio::const_buffer, 1> one{buffer};
-        co_await write(one, ec);
-    }
 };
 
 /// Plain TCP.
@@ -53,19 +54,14 @@ class tcp_byte_stream final : public byte_stream {
 public:
     explicit tcp_byte_stream(boost::beast::tcp_stream stream) : stream_(std::move(stream)) {}
 
-    asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, error_code& ec) override
+    asio::awaitable<io_result> read_some(asio::mutable_buffer buffer) override
     {
-        auto [e, n] = co_await stream_.async_read_some(buffer, asio::as_tuple(asio::use_awaitable));
-        ec = e;
-        co_return n;
+        return stream_.async_read_some(buffer, asio::as_tuple(asio::use_awaitable));
     }
 
-    asio::awaitable<void> write(std::span<const asio::const_buffer> buffers,
-                                error_code& ec) override
+    asio::awaitable<io_result> write(std::span<const asio::const_buffer> buffers) override
     {
-        auto [e, n] =
-            co_await asio::async_write(stream_, buffers, asio::as_tuple(asio::use_awaitable));
-        ec = e;
+        return asio::async_write(stream_, buffers, asio::as_tuple(asio::use_awaitable));
     }
 
     void expires_after(std::chrono::milliseconds timeout) override
@@ -96,20 +92,14 @@ public:
 
     explicit tls_byte_stream(std::unique_ptr<stream_type> stream) : stream_(std::move(stream)) {}
 
-    asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, error_code& ec) override
+    asio::awaitable<io_result> read_some(asio::mutable_buffer buffer) override
     {
-        auto [e, n] =
-            co_await stream_->async_read_some(buffer, asio::as_tuple(asio::use_awaitable));
-        ec = e;
-        co_return n;
+        return stream_->async_read_some(buffer, asio::as_tuple(asio::use_awaitable));
     }
 
-    asio::awaitable<void> write(std::span<const asio::const_buffer> buffers,
-                                error_code& ec) override
+    asio::awaitable<io_result> write(std::span<const asio::const_buffer> buffers) override
     {
-        auto [e, n] =
-            co_await asio::async_write(*stream_, buffers, asio::as_tuple(asio::use_awaitable));
-        ec = e;
+        return asio::async_write(*stream_, buffers, asio::as_tuple(asio::use_awaitable));
     }
 
     void expires_after(std::chrono::milliseconds timeout) override

@@ -208,6 +208,13 @@ std::string host_header_value(std::string_view scheme, std::string_view host, st
 {
     std::string out;
     out.reserve(host.size() + 8);
+    append_host_header_value(out, scheme, host, port);
+    return out;
+}
+
+void append_host_header_value(std::string& out, std::string_view scheme, std::string_view host,
+                              std::uint16_t port)
+{
     const bool ipv6 = host.find(':') != std::string_view::npos;
     if (ipv6) {
         out += '[';
@@ -220,7 +227,6 @@ std::string host_header_value(std::string_view scheme, std::string_view host, st
         out += ':';
         out += std::to_string(port);
     }
-    return out;
 }
 
 } // namespace oi::http

@@ -43,6 +43,9 @@ struct authority {
 /// when it is the scheme's default.
 [[nodiscard]] std::string host_header_value(std::string_view scheme, std::string_view host,
                                             std::uint16_t port);
+/// The same, appended to `out`.
+void append_host_header_value(std::string& out, std::string_view scheme, std::string_view host,
+                              std::uint16_t port);
 
 /// 80 for "http", 443 for "https" (case-insensitive), 0 otherwise.
 [[nodiscard]] std::uint16_t default_port(std::string_view scheme) noexcept;

@@ -102,8 +102,9 @@ asio::awaitable<bool> answer_reader::read_more(error_code& ec)
 {
     const std::size_t old_size = buffer_.size();
     buffer_.resize(old_size + k_read_size);
-    const std::size_t n =
-        co_await stream_.read_some(asio::buffer(buffer_.data() + old_size, k_read_size), ec);
+    std::size_t n = 0;
+    std::tie(ec, n) =
+        co_await stream_.read_some(asio::buffer(buffer_.data() + old_size, k_read_size));
     buffer_.resize(old_size + n);
     co_return !ec;
 }
@@ -253,8 +254,8 @@ using raw_outcome = std::variant<raw_answer, token_failure>;
 /// Writes the request and reads the answer within the stream's expiry.
 asio::awaitable<raw_outcome> exchange(byte_stream& stream, const secret& request)
 {
-    error_code ec;
-    co_await stream.write(asio::buffer(request.reveal()), ec);
+    const std::array<asio::const_buffer, 1> sent{asio::buffer(request.reveal())};
+    const auto [ec, n] = co_await stream.write(sent);
     if (ec == boost::beast::error::timeout) {
         co_return transport("timed out sending to the token endpoint");
     }

@@ -75,11 +75,19 @@ asio::awaitable<bool> proxy_session::forward(request_state& rq)
     }
 
     // The token, only when something will be replaced by it (WebSocket messages may carry
-    // placeholders once the connection is upgraded: upgrade.cpp).
+    // placeholders once the connection is upgraded: upgrade.cpp). The worker's cache answers most
+    // lookups without a coroutine of their own.
     const bool body_needs_token = body_has_placeholder || (stream_body && !encoded) || rq.websocket;
-    if (rq.host_allowed && (rq.head_has_placeholder || body_needs_token) &&
-        !co_await resolve_token(rq, stream_body)) {
-        co_return !close_after_;
+    if (rq.host_allowed && (rq.head_has_placeholder || body_needs_token)) {
+        std::optional<token::lookup_result> found = worker_.grants->cached(*rq.connection, rq.user);
+        if (!found) {
+            found = co_await worker_.grants->lookup(*rq.connection, rq.user);
+        }
+        debug_grant(rq, *found);
+        if (!take_token(rq, *found)) {
+            co_await refuse_without_token(rq, found->status, stream_body);
+            co_return !close_after_;
+        }
     }
 
     // Rewrite a buffered body and give it its framing.
@@ -94,7 +102,7 @@ asio::awaitable<bool> proxy_session::forward(request_state& rq)
         if (rq.host_allowed && body_has_placeholder) {
             debug_body_rewrite(rq, body);
             scratch_.clear();
-            placeholders.replace_all(body, rq.token.reveal(), scratch_);
+            placeholders.replace_all(body, rq.token(), scratch_);
             body.swap(scratch_);
         }
         if (head_.body == http::body_kind::chunked) {
@@ -123,39 +131,43 @@ std::string proxy_session::authorize_url_json(const request_state& rq) const
     return boost::json::serialize(boost::json::string(link.url));
 }
 
-asio::awaitable<bool> proxy_session::resolve_token(request_state& rq, bool body_pending)
+bool proxy_session::take_token(request_state& rq, const token::lookup_result& found) const
 {
-    const auto found = co_await worker_.grants->lookup(*rq.connection, rq.user);
-    debug_grant(rq, found);
     switch (found.status) {
     case token::lookup_status::found:
         // Checked where tokens enter; checked again here for grants written by older versions,
         // since a line break or a quote in a token would change the forwarded request.
         if (oauth::is_access_token(found.grant->access_token.reveal())) {
-            rq.token = found.grant->access_token;
+            rq.grant = found.grant;
             rq.rec.token_injected = true;
-            co_return true;
+            return true;
         }
         rq.rec.detail = "the stored access token is not a valid bearer token";
         break;
     case token::lookup_status::store_unavailable:
-        co_await refuse(rq, refusal::store_unavailable, "the grant store is unavailable",
-                        body_pending);
-        co_return false;
+        return false;
     case token::lookup_status::missing:
         break;
     }
 
     // No usable grant: the connection decides between an empty value and a refusal.
-    if (rq.connection->missing == config::on_missing_token::reject) {
-        const std::string extra = R"("connection":")" + rq.connection->id +
-                                  R"(","authorize_url":)" + authorize_url_json(rq);
-        co_await refuse(rq, refusal::authorization_required,
-                        "the user has not authorized this connection", body_pending, extra);
-        co_return false;
+    rq.grant = nullptr;
+    return rq.connection->missing != config::on_missing_token::reject;
+}
+
+asio::awaitable<void> proxy_session::refuse_without_token(request_state& rq,
+                                                          token::lookup_status status,
+                                                          bool body_pending)
+{
+    if (status == token::lookup_status::store_unavailable) {
+        co_await refuse(rq, refusal::store_unavailable, "the grant store is unavailable",
+                        body_pending);
+        co_return;
     }
-    rq.token = secret{};
-    co_return true;
+    const std::string extra =
+        R"("connection":")" + rq.connection->id + R"(","authorize_url":)" + authorize_url_json(rq);
+    co_await refuse(rq, refusal::authorization_required,
+                    "the user has not authorized this connection", body_pending, extra);
 }
 
 void proxy_session::build_upstream_head(request_state& rq, std::string_view framing)
@@ -168,13 +180,13 @@ void proxy_session::build_upstream_head(request_state& rq, std::string_view fram
     out_.clear();
     out_.append(head_.method).push_back(' ');
     if (rewrite && placeholders.contains_any(rq.target.origin_form)) {
-        placeholders.replace_all(rq.target.origin_form,
-                                 percent_encode_for_target(rq.token.reveal()), out_);
+        placeholders.replace_all(rq.target.origin_form, percent_encode_for_target(rq.token()),
+                                 out_);
     } else {
         out_.append(rq.target.origin_form);
     }
     out_.append(" HTTP/1.1\r\nHost: ");
-    out_.append(http::host_header_value(rq.target.scheme, rq.target.host, rq.target.port));
+    http::append_host_header_value(out_, rq.target.scheme, rq.target.host, rq.target.port);
     out_.append("\r\n");
 
     // End-to-end fields, placeholders replaced; the request id field is the proxy's own. No
@@ -189,7 +201,7 @@ void proxy_session::build_upstream_head(request_state& rq, std::string_view fram
         }
         out_.append(field.name).append(": ");
         if (rewrite && placeholders.contains_any(field.value)) {
-            placeholders.replace_all(field.value, rq.token.reveal(), out_);
+            placeholders.replace_all(field.value, rq.token(), out_);
         } else {
             out_.append(field.value);
         }
@@ -229,9 +241,9 @@ asio::awaitable<bool> proxy_session::read_body(request_state& rq, std::string& b
         in_.consume(have);
         while (have < body.size()) {
             client_->expires_after(limits.idle_timeout);
-            error_code ec;
-            have += co_await client_->read_some(
-                asio::buffer(body.data() + have, body.size() - have), ec);
+            const auto [ec, n] =
+                co_await client_->read_some(asio::buffer(body.data() + have, body.size() - have));
+            have += n;
             if (ec) {
                 rq.rec.client_aborted = true;
                 close_after_ = true;
@@ -272,7 +284,7 @@ asio::awaitable<bool> proxy_session::relay_chunked_request(request_state& rq, by
 {
     const auto& limits = rt_->cfg.limits;
     const bool rewrite = !body_is_encoded(head_);
-    rewrite::stream_rewriter rewriter{rt_->placeholders, rq.token.reveal()};
+    rewrite::stream_rewriter rewriter{rt_->placeholders, rq.token()};
     http::chunked_decoder decoder;
     std::string rewritten;
 
@@ -315,8 +327,8 @@ asio::awaitable<bool> proxy_session::relay_chunked_request(request_state& rq, by
         }
         if (!scratch_.empty()) {
             upstream.expires_after(rt_->cfg.upstream.response_timeout);
-            error_code ec;
-            co_await upstream.write(asio::buffer(scratch_), ec);
+            const std::array<asio::const_buffer, 1> piece{asio::buffer(scratch_)};
+            const auto [ec, n] = co_await upstream.write(piece);
             if (ec) {
                 rq.rec.detail = "the upstream stopped reading the request body";
                 co_await refuse(rq, refusal::upstream_unreachable, rq.rec.detail, true);
@@ -337,8 +349,7 @@ asio::awaitable<bool> proxy_session::read_body_bytes(request_state& rq)
 {
     // A client that goes quiet in the middle of its body is given up after the idle timeout.
     client_->expires_after(rt_->cfg.limits.idle_timeout);
-    error_code ec;
-    const std::size_t n = co_await client_->read_some(in_.prepare(k_read_chunk), ec);
+    const auto [ec, n] = co_await client_->read_some(in_.prepare(k_read_chunk));
     in_.commit(n);
     if (ec) {
         rq.rec.client_aborted = true;

@@ -134,7 +134,9 @@ asio::awaitable<void> proxy_session::close_client()
         client_->expires_after(std::chrono::seconds(2));
         std::size_t drained = 0;
         while (!ec && drained < k_linger_drain_bytes) {
-            drained += co_await client_->read_some(in_.prepare(k_read_chunk), ec);
+            std::size_t n = 0;
+            std::tie(ec, n) = co_await client_->read_some(in_.prepare(k_read_chunk));
+            drained += n;
             in_.clear();
         }
     }
@@ -195,9 +197,8 @@ asio::awaitable<proxy_session::head_status> proxy_session::read_request_head(req
             client_->expires_after(limits.header_timeout);
             deadline_set = true;
         }
-        error_code ec;
         idle_ = data.empty();
-        const std::size_t n = co_await client_->read_some(in_.prepare(k_read_chunk), ec);
+        const auto [ec, n] = co_await client_->read_some(in_.prepare(k_read_chunk));
         idle_ = false;
         in_.commit(n);
         if (data.empty() && n > 0) {
@@ -244,9 +245,12 @@ asio::awaitable<bool> proxy_session::serve(request_state& rq)
     rq.rec.port = rq.target.port;
 
     // Who is asking.
-    const bool identified = co_await establish_identity(rq);
+    const auto failure = establish_identity(rq);
+    if (failure) {
+        co_await refuse(rq, failure->reason, failure->message, head_.body != http::body_kind::none);
+    }
     debug_identity(rq);
-    if (!identified) {
+    if (failure) {
         co_return false;
     }
 
@@ -298,7 +302,8 @@ std::optional<http::proxy_target> proxy_session::request_target() const
     return target;
 }
 
-asio::awaitable<bool> proxy_session::establish_identity(request_state& rq)
+std::optional<proxy_session::identity_refusal>
+proxy_session::establish_identity(request_state& rq) const
 {
     const auto& id_cfg = rt_->cfg.identity;
     bool duplicated = false;
@@ -306,11 +311,9 @@ asio::awaitable<bool> proxy_session::establish_identity(request_state& rq)
     const auto plugin = rq.single_field(head_, id_cfg.plugin_header, duplicated);
     const auto token = rq.single_field(head_, id_cfg.token_header, duplicated);
     const auto proxy_auth = rq.single_field(head_, "Proxy-Authorization", duplicated);
-    const bool has_body = head_.body != http::body_kind::none;
     if (duplicated) {
-        co_await refuse(rq, refusal::identity_invalid, "an identity header appears more than once",
-                        has_body);
-        co_return false;
+        return identity_refusal{refusal::identity_invalid,
+                                "an identity header appears more than once"};
     }
 
     // Inside a tunnel the CONNECT said who is asking; identity headers may repeat it, not change
@@ -318,12 +321,11 @@ asio::awaitable<bool> proxy_session::establish_identity(request_state& rq)
     const auto now = std::chrono::system_clock::now();
     if (tunnel_ && !token) {
         if ((user && *user != tunnel_->user) || (plugin && *plugin != tunnel_->plugin)) {
-            co_await refuse(rq, refusal::identity_invalid, k_tunnel_identity_differs, has_body);
-            co_return false;
+            return identity_refusal{refusal::identity_invalid, k_tunnel_identity_differs};
         }
         rq.user = tunnel_->user;
         rq.plugin = tunnel_->plugin;
-        co_return true;
+        return std::nullopt;
     }
 
     // Identity headers first; a client configured with proxy credentials sends them instead.
@@ -336,21 +338,19 @@ asio::awaitable<bool> proxy_session::establish_identity(request_state& rq)
     }
 
     if (const auto* failure = std::get_if<identity::identity_failure>(&who)) {
-        const bool required = *failure == identity::identity_failure::required;
-        co_await refuse(rq, required ? refusal::identity_required : refusal::identity_invalid,
-                        required ? "the request carries no plugin identity"
-                                 : "the plugin identity is not valid",
-                        has_body);
-        co_return false;
+        if (*failure == identity::identity_failure::required) {
+            return identity_refusal{refusal::identity_required,
+                                    "the request carries no plugin identity"};
+        }
+        return identity_refusal{refusal::identity_invalid, "the plugin identity is not valid"};
     }
     auto& established = std::get<identity::identity>(who);
     if (tunnel_ && (established.user != tunnel_->user || established.plugin != tunnel_->plugin)) {
-        co_await refuse(rq, refusal::identity_invalid, k_tunnel_identity_differs, has_body);
-        co_return false;
+        return identity_refusal{refusal::identity_invalid, k_tunnel_identity_differs};
     }
     rq.user = std::move(established.user);
     rq.plugin = std::move(established.plugin);
-    co_return true;
+    return std::nullopt;
 }
 
 bool proxy_session::head_contains_placeholder(const request_state& rq) const
@@ -388,8 +388,7 @@ asio::awaitable<void> proxy_session::refuse(request_state& rq, refusal r, std::s
 asio::awaitable<bool> proxy_session::write_client(std::span<const asio::const_buffer> buffers)
 {
     client_->expires_after(rt_->cfg.limits.idle_timeout);
-    error_code ec;
-    co_await client_->write(buffers, ec);
+    const auto [ec, n] = co_await client_->write(buffers);
     if (ec) {
         close_after_ = true;
         co_return false;

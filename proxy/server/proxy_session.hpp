@@ -61,7 +61,14 @@ private:
     asio::awaitable<head_status> read_request_head(request_state& rq);
     asio::awaitable<bool> serve(request_state& rq);
     void adopt_request_id(request_state& rq) const;
-    asio::awaitable<bool> establish_identity(request_state& rq);
+    /// Why a request's identity is refused (the message is a literal).
+    struct identity_refusal {
+        refusal reason;
+        std::string_view message;
+    };
+    /// Sets rq.user and rq.plugin, or says why the request is refused. No coroutine: it never
+    /// waits, and runs on every request.
+    std::optional<identity_refusal> establish_identity(request_state& rq) const;
     asio::awaitable<bool> handle_connect(request_state& rq);
     asio::awaitable<bool> intercept_tunnel(request_state& rq, const http::authority& to);
     asio::awaitable<std::unique_ptr<byte_stream>> accept_tunnel_tls(request_state& rq,
@@ -71,7 +78,10 @@ private:
     std::optional<http::proxy_target> request_target() const;
     bool head_contains_placeholder(const request_state& rq) const;
     asio::awaitable<bool> forward(request_state& rq);
-    asio::awaitable<bool> resolve_token(request_state& rq, bool body_pending);
+    /// Takes the token from a lookup; false when the request must be refused instead.
+    bool take_token(request_state& rq, const token::lookup_result& found) const;
+    asio::awaitable<void> refuse_without_token(request_state& rq, token::lookup_status status,
+                                               bool body_pending);
     /// The `authorize_url` of an authorization_required refusal, as JSON (a string or null).
     [[nodiscard]] std::string authorize_url_json(const request_state& rq) const;
     void build_upstream_head(request_state& rq, std::string_view framing);
@@ -82,7 +92,8 @@ private:
     asio::awaitable<response_status> read_response_head(request_state& rq, byte_stream& upstream);
     asio::awaitable<bool> relay_response(request_state& rq, byte_stream& upstream,
                                          bool& upstream_reusable);
-    std::string client_response_head(bool& dechunk, bool& rechunk);
+    /// The response head toward the client, into out_ (the request head has gone by then).
+    void build_client_response_head(bool& dechunk, bool& rechunk);
     asio::awaitable<void> refuse(request_state& rq, refusal r, std::string_view message, bool close,
                                  std::string_view extra_json = {});
     asio::awaitable<bool> send_continue();
@@ -112,8 +123,10 @@ private:
     boost::beast::flat_buffer upstream_in_; // bytes from the upstream not yet consumed
     std::string head_storage_;              // the current request head
     std::string response_head_storage_;     // the current response head
-    std::string out_;                       // the upstream request head being sent
-    std::string scratch_;                   // rewritten body pieces, chunk framing
+    // The head being sent: the request head upstream, then (once the response has arrived) the
+    // response head to the client. One buffer, so that an idle connection keeps one.
+    std::string out_;
+    std::string scratch_; // rewritten body pieces, chunk framing
     http::request_head head_;
     http::response_head response_head_;
     bool close_after_ = false;

@@ -41,7 +41,11 @@ asio::awaitable<bool> proxy_session::exchange(request_state& rq, const std::stri
         // fails before any answer and the request goes again, this time on a checked one (the
         // other idle connections may have been closed too, e.g. by a server restart).
         const bool check_idle = !replayable || attempt > 0;
-        auto lease = co_await worker_.pool->acquire(to, check_idle);
+        // An idle connection is taken without a coroutine of its own; a new one is connected.
+        auto lease = worker_.pool->take_idle(to, check_idle);
+        if (!lease.reused) {
+            lease = co_await worker_.pool->acquire(to, check_idle);
+        }
         if (!lease.connection.stream) {
             rq.rec.detail = lease.connection.detail;
             co_await refuse(rq, lease.connection.failure, "the upstream could not be reached",
@@ -55,9 +59,8 @@ asio::awaitable<bool> proxy_session::exchange(request_state& rq, const std::stri
 
         // The head and a buffered body leave in one write.
         upstream->expires_after(rt_->cfg.upstream.response_timeout);
-        error_code ec;
         const std::array<asio::const_buffer, 2> request{asio::buffer(out_), asio::buffer(body)};
-        co_await upstream->write(request, ec);
+        const auto [ec, written] = co_await upstream->write(request);
         if (!ec && stream_body && !co_await relay_chunked_request(rq, *upstream)) {
             upstream->close();
             co_return false;
@@ -144,8 +147,7 @@ proxy_session::read_response_head(request_state& rq, byte_stream& upstream)
             co_return response_status::failed;
         }
 
-        error_code ec;
-        const std::size_t n = co_await upstream.read_some(upstream_in_.prepare(k_read_chunk), ec);
+        const auto [ec, n] = co_await upstream.read_some(upstream_in_.prepare(k_read_chunk));
         upstream_in_.commit(n);
         if (ec) {
             const bool timed_out = ec == boost::beast::error::timeout;
@@ -160,7 +162,7 @@ proxy_session::read_response_head(request_state& rq, byte_stream& upstream)
     }
 }
 
-std::string proxy_session::client_response_head(bool& dechunk, bool& rechunk)
+void proxy_session::build_client_response_head(bool& dechunk, bool& rechunk)
 {
     const bool client_11 = head_.version_minor >= 1;
     if (!head_.keep_alive) {
@@ -180,8 +182,8 @@ std::string proxy_session::client_response_head(bool& dechunk, bool& rechunk)
         }
     }
 
-    std::string out;
-    out.reserve(response_head_storage_.size() + 64);
+    std::string& out = out_;
+    out.clear();
     out.append("HTTP/1.1 ").append(std::to_string(response_head_.status)).push_back(' ');
     out.append(response_head_.reason).append("\r\n");
     std::string_view original_length;
@@ -224,7 +226,6 @@ std::string proxy_session::client_response_head(bool& dechunk, bool& rechunk)
         out.append("Connection: keep-alive\r\n"); // RFC 9112 section 9.3: 1.0 needs it said
     }
     out.append("\r\n");
-    return out;
 }
 
 asio::awaitable<bool> proxy_session::relay_response(request_state& rq, byte_stream& upstream,
@@ -233,7 +234,8 @@ asio::awaitable<bool> proxy_session::relay_response(request_state& rq, byte_stre
     const auto& cfg = rt_->cfg;
     bool dechunk = false;
     bool rechunk = false;
-    std::string pending_head = client_response_head(dechunk, rechunk);
+    build_client_response_head(dechunk, rechunk);
+    std::string_view pending_head = out_;
     rq.rec.status = response_head_.status;
 
     http::chunked_decoder decoder;
@@ -309,7 +311,7 @@ asio::awaitable<bool> proxy_session::relay_response(request_state& rq, byte_stre
                 rq.rec.client_aborted = true;
                 co_return false;
             }
-            pending_head.clear();
+            pending_head = {};
         }
         upstream_in_.consume(used);
         if (finished) {
@@ -318,8 +320,7 @@ asio::awaitable<bool> proxy_session::relay_response(request_state& rq, byte_stre
 
         // More from the upstream: each read bounded by the response timeout.
         upstream.expires_after(cfg.upstream.response_timeout);
-        error_code ec;
-        const std::size_t n = co_await upstream.read_some(upstream_in_.prepare(k_read_chunk), ec);
+        const auto [ec, n] = co_await upstream.read_some(upstream_in_.prepare(k_read_chunk));
         upstream_in_.commit(n);
         if (ec) {
             if (response_head_.body == http::body_kind::until_eof && is_harmless_end(ec)) {

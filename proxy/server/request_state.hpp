@@ -8,9 +8,11 @@
 #include "http/target.hpp"
 #include "server/exchange_record.hpp"
 #include "server/proxy_session.hpp"
+#include "store/grant.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,9 +37,17 @@ struct proxy_session::request_state {
     bool host_allowed = false;
     bool head_has_placeholder = false;
     bool websocket = false; // an opening handshake (RFC 6455 section 4.1) asking for an upgrade
-    secret token;           // what replaces the placeholders: the access token, or empty
+    // Whose access token replaces the placeholders; null: they are replaced by nothing. Held,
+    // not copied: the token stays in the grant's secret.
+    std::shared_ptr<const store::grant> grant;
     bool body_read = false; // the request body has been read from the client completely
     refusal upstream_failure = refusal::upstream_unreachable; // why the exchange failed
+
+    /// What replaces the placeholders: the access token, or nothing.
+    [[nodiscard]] std::string_view token() const
+    {
+        return grant ? grant->access_token.reveal() : std::string_view{};
+    }
 
     /// The value of a field that must appear at most once; sets `duplicated` when it repeats.
     static std::optional<std::string_view> single_field(const http::request_head& head,

@@ -18,12 +18,11 @@ asio::awaitable<void> copy_one_way(byte_stream& from, byte_stream& to,
     std::array<char, k_splice_chunk> buffer{};
     for (;;) {
         from.expires_after(idle);
-        error_code ec;
-        const std::size_t n = co_await from.read_some(asio::buffer(buffer), ec);
+        const auto [ec, n] = co_await from.read_some(asio::buffer(buffer));
         if (n > 0) {
-            error_code wec;
             to.expires_after(idle);
-            co_await to.write(asio::buffer(buffer.data(), n), wec);
+            const std::array<asio::const_buffer, 1> piece{asio::buffer(buffer.data(), n)};
+            const auto [wec, written] = co_await to.write(piece);
             if (wec) {
                 from.close();
                 co_return;

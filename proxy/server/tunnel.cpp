@@ -39,9 +39,12 @@ asio::awaitable<bool> proxy_session::handle_connect(request_state& rq)
     rq.rec.port = authority->port;
 
     // Who is asking, for every request in the tunnel.
-    const bool identified = co_await establish_identity(rq);
+    const auto failure = establish_identity(rq);
+    if (failure) {
+        co_await refuse(rq, failure->reason, failure->message, head_.body != http::body_kind::none);
+    }
     debug_identity(rq);
-    if (!identified) {
+    if (failure) {
         co_return false;
     }
     const auto route = rt_->routes.find(rq.plugin);
@@ -84,8 +87,7 @@ asio::awaitable<bool> proxy_session::intercept_tunnel(request_state& rq, const h
     // https-proxy-agent tunnel http:// URLs too, with `CONNECT host:80`).
     if (in_.size() == 0) {
         client_->expires_after(rt_->cfg.limits.header_timeout);
-        error_code ec;
-        const std::size_t n = co_await client_->read_some(in_.prepare(k_read_chunk), ec);
+        const auto [ec, n] = co_await client_->read_some(in_.prepare(k_read_chunk));
         in_.commit(n);
         if (ec) {
             rq.rec.detail = "the client sent nothing into the tunnel";
@@ -158,8 +160,8 @@ asio::awaitable<bool> proxy_session::relay_tunnel(request_state& rq, const http:
 
     // Bytes the client sent early go first; then both directions until both have ended.
     if (in_.size() > 0) {
-        error_code ec;
-        co_await connected.stream->write(in_.data(), ec);
+        const std::array<asio::const_buffer, 1> early{in_.data()};
+        const auto [ec, n] = co_await connected.stream->write(early);
         in_.consume(in_.size());
         if (ec) {
             co_return false;

@@ -33,9 +33,9 @@ asio::awaitable<void> copy_client_frames(byte_stream& client, byte_stream& upstr
     std::array<char, k_read_chunk> buffer{};
     for (;;) {
         if (!out.empty()) {
-            error_code wec;
             upstream.expires_after(idle);
-            co_await upstream.write(asio::buffer(out), wec);
+            const std::array<asio::const_buffer, 1> piece{asio::buffer(out)};
+            const auto [wec, written] = co_await upstream.write(piece);
             out.clear();
             if (wec) {
                 client.close();
@@ -56,8 +56,7 @@ asio::awaitable<void> copy_client_frames(byte_stream& client, byte_stream& upstr
         }
 
         client.expires_after(idle);
-        error_code ec;
-        const std::size_t n = co_await client.read_some(asio::buffer(buffer), ec);
+        const auto [ec, n] = co_await client.read_some(asio::buffer(buffer));
         valid = frames.feed(std::string_view(buffer.data(), n), out);
         ended = static_cast<bool>(ec);
     }
@@ -85,7 +84,7 @@ asio::awaitable<bool> proxy_session::relay_upgraded(request_state& rq,
     // Toward an allowed host the token was resolved with the handshake (forward.cpp); it is empty
     // under on_missing_token: empty, and placeholders then become empty as in any request.
     if (rq.host_allowed) {
-        const std::string_view token = rq.token.reveal();
+        const std::string_view token = rq.token();
         using namespace asio::experimental::awaitable_operators;
         rewrite::ws_client_frames frames(rt_->placeholders, token, rt_->cfg.limits.max_body_bytes);
         const std::chrono::milliseconds idle = rt_->cfg.limits.idle_timeout;
@@ -101,8 +100,8 @@ asio::awaitable<bool> proxy_session::relay_upgraded(request_state& rq,
     // Frames the client sent right after its handshake go first.
     if (in_.size() > 0) {
         upstream->expires_after(rt_->cfg.limits.idle_timeout);
-        error_code ec;
-        co_await upstream->write(in_.data(), ec);
+        const std::array<asio::const_buffer, 1> early{in_.data()};
+        const auto [ec, n] = co_await upstream->write(early);
         in_.consume(in_.size());
         if (ec) {
             upstream->close();

@@ -35,28 +35,48 @@ lookup_result grant_service::judge(const std::shared_ptr<const store::grant>& gr
     return out;
 }
 
-asio::awaitable<lookup_result> grant_service::lookup(const config::connection& connection,
-                                                     std::string_view user)
+const grant_service::entry* grant_service::fresh_entry(const config::connection& connection,
+                                                       std::string_view user)
 {
     key_buffer_.assign(connection.id).push_back('\n');
     key_buffer_.append(user);
+    const auto it = cache_.find(std::string_view{key_buffer_});
+    if (it == cache_.end() || steady::now() - it->second.fetched_at >= cfg_.cache_ttl) {
+        return nullptr;
+    }
+    return &it->second;
+}
 
+std::optional<lookup_result> grant_service::cached(const config::connection& connection,
+                                                   std::string_view user)
+{
+    const entry* fresh = fresh_entry(connection, user);
+    if (fresh == nullptr || (fresh->grant && caller_ && refresh_due(*fresh->grant, connection))) {
+        return std::nullopt;
+    }
+    if (observer_.on_cache) {
+        observer_.on_cache(cache_result::hit);
+    }
+    return judge(fresh->grant, cache_result::hit);
+}
+
+asio::awaitable<lookup_result> grant_service::lookup(const config::connection& connection,
+                                                     std::string_view user)
+{
     // Fresh in the cache: no store round trip.
-    if (auto it = cache_.find(std::string_view{key_buffer_}); it != cache_.end()) {
-        if (steady::now() - it->second.fetched_at < cfg_.cache_ttl) {
-            if (observer_.on_cache) {
-                observer_.on_cache(cache_result::hit);
-            }
-            auto grant = it->second.grant;
-            lookup_trace trace;
-            if (grant && caller_ && refresh_due(*grant, connection)) {
-                const std::string key = key_buffer_;
-                grant = co_await refreshed(connection, user, key, std::move(grant), trace);
-            }
-            lookup_result out = judge(grant, cache_result::hit);
-            out.trace = trace;
-            co_return out;
+    if (const entry* fresh = fresh_entry(connection, user)) {
+        if (observer_.on_cache) {
+            observer_.on_cache(cache_result::hit);
         }
+        auto grant = fresh->grant;
+        lookup_trace trace;
+        if (grant && caller_ && refresh_due(*grant, connection)) {
+            const std::string key = key_buffer_;
+            grant = co_await refreshed(connection, user, key, std::move(grant), trace);
+        }
+        lookup_result out = judge(grant, cache_result::hit);
+        out.trace = trace;
+        co_return out;
     }
 
     // Another lookup is already reading this grant: wait for its answer; else read it.

@@ -110,6 +110,11 @@ public:
     boost::asio::awaitable<lookup_result> lookup(const config::connection& connection,
                                                  std::string_view user);
 
+    /// What lookup() would answer when the cache alone answers it at once (a fresh entry, no
+    /// refresh due): no coroutine for the common case. Otherwise nullopt: call lookup().
+    std::optional<lookup_result> cached(const config::connection& connection,
+                                        std::string_view user);
+
     /// Refreshes the grant now, whatever its expiry and any backoff, through the same
     /// single-flight path as lookups (joining a flight already running for it). Waits at most
     /// `store.refresh_timeout` for the outcome.
@@ -191,6 +196,10 @@ private:
     const config::store_config& cfg_;
     lookup_observer observer_;
     token_caller caller_;
+    /// The cache entry for (connection, user) when it is younger than `cache_ttl`; sets
+    /// key_buffer_ to its key either way.
+    const entry* fresh_entry(const config::connection& connection, std::string_view user);
+
     std::string key_buffer_;
     std::unordered_map<std::string, entry, string_hash, std::equal_to<>> cache_;
     // Loads in flight; waiters sleep on the timer, which the loader cancels when done.

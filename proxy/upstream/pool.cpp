@@ -24,27 +24,35 @@ bool pool::still_open(byte_stream& stream)
     return ::poll(&fd, 1, 0) == 0;
 }
 
+pool::lease pool::take_idle(const destination& to, bool check_idle)
+{
+    lease out;
+    const auto it = idle_.find(key_for(to));
+    if (it == idle_.end()) {
+        return out;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    auto& entries = it->second;
+    while (!entries.empty()) {
+        idle_entry entry = std::move(entries.back());
+        entries.pop_back();
+        if (now - entry.since < limits_.idle_timeout &&
+            (!check_idle || still_open(*entry.stream))) {
+            out.connection.stream = std::move(entry.stream);
+            out.reused = true;
+            return out;
+        }
+        entry.stream->close();
+    }
+    return out;
+}
+
 asio::awaitable<pool::lease> pool::acquire(const destination& to, bool check_idle)
 {
-    const auto now = std::chrono::steady_clock::now();
-    if (auto it = idle_.find(key_for(to)); it != idle_.end()) {
-        auto& entries = it->second;
-        while (!entries.empty()) {
-            idle_entry entry = std::move(entries.back());
-            entries.pop_back();
-            if (now - entry.since < limits_.idle_timeout &&
-                (!check_idle || still_open(*entry.stream))) {
-                lease out;
-                out.connection.stream = std::move(entry.stream);
-                out.reused = true;
-                co_return out;
-            }
-            entry.stream->close();
-        }
+    lease out = take_idle(to, check_idle);
+    if (!out.reused) {
+        out.connection = co_await connect_.connect(to);
     }
-
-    lease out;
-    out.connection = co_await connect_.connect(to);
     co_return out;
 }
 

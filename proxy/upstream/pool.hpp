@@ -33,6 +33,10 @@ public:
     /// that syscall on every reuse.
     asio::awaitable<lease> acquire(const destination& to, bool check_idle);
 
+    /// The idle-connection half of acquire(), which needs no coroutine: an idle connection to
+    /// `to` (reused set), or an empty lease when there is none.
+    lease take_idle(const destination& to, bool check_idle);
+
     /// Gives back a connection whose last response was read completely and that may be reused.
     void release(const destination& to, std::unique_ptr<byte_stream> stream);
 

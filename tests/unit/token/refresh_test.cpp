@@ -489,3 +489,27 @@ TEST_CASE("a failed refresh cools the grant down for the other workers too", "[t
         CHECK(has_token(r, "at-0"));
     }
 }
+
+TEST_CASE("the cache answers a fresh grant at once and leaves misses and due refreshes to lookup",
+          "[token][cache]")
+{
+    fixture f;
+    f.put(3600s);
+    CHECK_FALSE(f.service->cached(f.connection, "alice").has_value()); // not read yet
+
+    REQUIRE(has_token(f.lookups(1).front(), "at-0"));
+    const auto hit = f.service->cached(f.connection, "alice");
+    REQUIRE(hit.has_value());
+    CHECK(has_token(*hit, "at-0"));
+    CHECK(hit->cache == oi::token::cache_result::hit);
+    CHECK_FALSE(f.service->cached(f.connection, "bob").has_value());
+
+    // Inside refresh_before (the refresh failed, so the cached grant stays due): only lookup()
+    // may start or skip a refresh.
+    fixture due;
+    due.endpoint.failure = oi::oauth::token_failure{oi::oauth::token_failure_kind::server_error, "",
+                                                    500, std::nullopt, "server error"};
+    due.put(30s);
+    REQUIRE(has_token(due.lookups(1).front(), "at-0"));
+    CHECK_FALSE(due.service->cached(due.connection, "alice").has_value());
+}
