@@ -44,7 +44,8 @@ connect_result failed(refusal r, std::string detail)
 
 connector::connector(asio::io_context& io, asio::ssl::context& tls,
                      const config::upstream_config& cfg)
-    : io_(io), tls_(tls), policy_(std::shared_ptr<void>{}, &cfg)
+    : io_(io), tls_(tls), sessions_(k_tls_session_destinations),
+      policy_(std::shared_ptr<void>{}, &cfg)
 {}
 
 void connector::set_policy(std::shared_ptr<const config::upstream_config> policy)
@@ -121,10 +122,14 @@ asio::awaitable<connect_result> connector::start_tls(boost::beast::tcp_stream tc
         co_return failed(refusal::upstream_unreachable, "cannot set the TLS peer name");
     }
     tls->set_verify_mode(asio::ssl::verify_peer);
+    sessions_.prepare(tls->native_handle(), to.host, to.port);
 
     boost::beast::get_lowest_layer(*tls).expires_after(timeout);
     auto [hec] = co_await tls->async_handshake(asio::ssl::stream_base::client,
                                                asio::as_tuple(asio::use_awaitable));
+    if (hec) {
+        sessions_.forget(to.host, to.port);
+    }
     if (hec == boost::beast::error::timeout) {
         co_return failed(refusal::upstream_timeout, "TLS handshake timed out");
     }

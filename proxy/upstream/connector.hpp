@@ -6,6 +6,7 @@
 #include "common/byte_stream.hpp"
 #include "common/refusal.hpp"
 #include "config/config.hpp"
+#include "upstream/tls_session_cache.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -32,6 +33,7 @@ struct connect_result {
 
 class connector {
 public:
+    /// `tls` must have had tls_session_cache::enable_on (make_client_tls_context does it).
     connector(asio::io_context& io, asio::ssl::context& tls, const config::upstream_config& cfg);
 
     /// Resolves `to.host` once and connects only to the addresses that passed the destination
@@ -48,6 +50,7 @@ private:
 
     asio::io_context& io_;
     asio::ssl::context& tls_;
+    tls_session_cache sessions_;
     std::shared_ptr<const config::upstream_config> policy_; // non-owning until set_policy
 };
 
