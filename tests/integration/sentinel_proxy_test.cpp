@@ -82,20 +82,6 @@ bool grant_present(proxy_fixture& f, const std::string& user)
     return response.status == 200 && response.body.find(R"("connected":true)") != std::string::npos;
 }
 
-/// Polls /readyz until the proxy has reached the primary (it connects in the background).
-bool wait_until_ready(proxy_fixture& f)
-{
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (http_exchange(f.admin_port, "GET /readyz HTTP/1.1\r\nHost: admin\r\n\r\n").status ==
-            200) {
-            return true;
-        }
-        std::this_thread::sleep_for(20ms);
-    }
-    return false;
-}
-
 } // namespace
 
 TEST_CASE("a sentinel failover while requests flow loses no acknowledged grant",
@@ -108,7 +94,7 @@ TEST_CASE("a sentinel failover while requests flow loses no acknowledged grant",
             "    sentinel: { master: " + std::string(k_sentinel_master) +
                 ", nodes: [127.0.0.1:" + std::to_string(cluster.sentinel.port()) +
                 "] }\n    wait_replicas: 1\n    wait_timeout: 500ms");
-    REQUIRE(wait_until_ready(f));
+    REQUIRE(wait_until_ready(f.admin_port));
     for (int n = 0; n < k_users; ++n) {
         REQUIRE(f.put_grant("google", user_name(n), grant_json(user_name(n))) == 200);
     }
