@@ -70,6 +70,15 @@ plugins:
     }
 };
 
+/// `text` with "{port}" replaced by `port`.
+std::string with_port(std::string text, unsigned short port)
+{
+    if (const std::size_t at = text.find("{port}"); at != std::string::npos) {
+        text.replace(at, 6, std::to_string(port));
+    }
+    return text;
+}
+
 /// A GET with the placeholder in Authorization (or none, when `placeholder` is false).
 std::string get_request(const std::string& url, std::string_view identity_lines,
                         bool placeholder = true)
@@ -182,13 +191,13 @@ TEST_CASE("loopback, private, metadata and other special addresses are never con
 {
     attack_proxy f;
     f.start("", "upstream:\n  deny_private_addresses: true\n  connect_timeout: 2s\n");
-    const std::string port = std::to_string(f.plain.port());
-    const std::string host = GENERATE_COPY(
-        std::string{"127.0.0.1:"} + port, "localhost:" + port, "[::1]:" + port,
-        "[::ffff:127.0.0.1]:" + port, "0.0.0.0:" + port, std::string{"169.254.169.254"},
-        std::string{"[fd00:ec2::254]"}, std::string{"10.0.0.1"}, std::string{"172.16.0.1"},
-        std::string{"192.168.1.1"}, std::string{"100.64.0.1"}, std::string{"[fe80::1]"},
-        std::string{"224.0.0.1"});
+    // The origin's port is added here, not in the GENERATE: its values are made once, on the
+    // first run, and each run starts a new origin.
+    const std::string target = GENERATE(
+        as<std::string>{}, "127.0.0.1:{port}", "localhost:{port}", "[::1]:{port}",
+        "[::ffff:127.0.0.1]:{port}", "0.0.0.0:{port}", "169.254.169.254", "[fd00:ec2::254]",
+        "10.0.0.1", "172.16.0.1", "192.168.1.1", "100.64.0.1", "[fe80::1]", "224.0.0.1");
+    const std::string host = with_port(target, f.plain.port());
     CAPTURE(host);
 
     // No placeholder: the host checks of the connection do not apply, only the address policy.
@@ -207,10 +216,9 @@ TEST_CASE("loopback written in unusual numeric forms is refused too", "[attack][
     // knew dotted quads would let these through to 127.0.0.1.
     attack_proxy f;
     f.start("", "upstream:\n  deny_private_addresses: true\n");
-    const std::string port = std::to_string(f.plain.port());
-    const std::string host =
-        GENERATE_COPY("2130706433:" + port, "0x7f000001:" + port, "017700000001:" + port,
-                      "127.1:" + port, "0x7f.0.0.1:" + port);
+    const std::string target = GENERATE(as<std::string>{}, "2130706433:{port}", "0x7f000001:{port}",
+                                        "017700000001:{port}", "127.1:{port}", "0x7f.0.0.1:{port}");
+    const std::string host = with_port(target, f.plain.port());
     CAPTURE(host);
 
     const auto r = http_exchange(
@@ -315,30 +323,70 @@ TEST_CASE("an upstream response with ambiguous framing is refused and never reus
     }
 }
 
-TEST_CASE("a request smuggled behind an ambiguous one is never forwarded", "[attack][integration]")
+namespace {
+
+/// What follows "<METHOD> <absolute URL> HTTP/1.1" and the identity lines in a refused request:
+/// the rest of its head and its body. Written without the origin's port: Catch2 makes the values
+/// of a GENERATE once, on the first run of a test case, while each run starts a new origin.
+struct framing_attack {
+    std::string method;
+    std::string rest;
+};
+
+/// Sends each attack through the proxy toward the origin, followed on the same connection by a
+/// second, well-formed request that would reach the origin if a peer disagreed on where the
+/// first one ends; the proxy must refuse the first with 400, close, and forward nothing.
+void check_refused_and_closed(const framing_attack& attack)
 {
-    // CL.TE and TE.CL desync attempts: whichever framing a peer believed, the bytes after the
-    // ambiguous request would be a second request. The proxy refuses the first and closes.
     attack_proxy f;
     f.start("", f.upstream_allowing_origin());
     const std::string ids = "X-Plugin-User: alice\r\nX-Plugin-Id: calendar\r\n";
     const std::string smuggled =
         "GET " + f.plain.url("/smuggled") + " HTTP/1.1\r\nHost: x\r\n" + ids + "\r\n";
-    const std::string head = "POST " + f.plain.url("/first") + " HTTP/1.1\r\nHost: x\r\n" + ids;
-    const std::string request = GENERATE_COPY(
-        head + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled,
-        head + "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n" + smuggled,
-        head + "Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n" + smuggled,
-        head + "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n" + smuggled,
-        head + "Content-Length: +5\r\n\r\n" + smuggled);
     raw_connection c{f.proxy_port, std::chrono::seconds(5)};
 
-    c.send(request);
+    c.send(attack.method + " " + f.plain.url("/first") + " HTTP/1.1\r\nHost: x\r\n" + ids +
+           attack.rest + smuggled);
     const auto r = c.read_response();
 
-    CHECK(r.status >= 400);
+    CHECK(r.status == 400);
+    CHECK(r.header("X-OAuth-Injector-Error") == "bad_request");
     CHECK(c.closed_by_peer());
     CHECK(f.plain.requests().empty());
+}
+
+} // namespace
+
+TEST_CASE("a request smuggled behind an ambiguous one is never forwarded", "[attack][integration]")
+{
+    // CL.TE and TE.CL desync attempts: whichever framing a peer believed, the bytes after the
+    // ambiguous request would be a second request.
+    const auto attack = GENERATE(
+        framing_attack{"POST", "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
+        framing_attack{"POST", "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n"},
+        framing_attack{"POST", "Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n"},
+        framing_attack{"POST", "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n"},
+        framing_attack{"POST", "Content-Length: +5\r\n\r\n"});
+    CAPTURE(attack.rest);
+    check_refused_and_closed(attack);
+}
+
+TEST_CASE("a request with a bare CR, a NUL or an overflowing chunk size is refused and closes",
+          "[attack][integration]")
+{
+    // Bytes that some parsers take as a line end or a string end, and a chunk size that wraps a
+    // 64-bit counter: each could make two parsers disagree on where the request ends. The chunked
+    // ones are found only while the body is relayed, after the destination was accepted.
+    const auto attack = GENERATE(
+        framing_attack{"GET", "X-A: one\rX-B: two\r\n\r\n"},          // bare CR inside a field line
+        framing_attack{"GET", "X-A: one\r\r\n\r\n"},                  // bare CR before the line end
+        framing_attack{"GET", std::string("X-A: o\0ne\r\n\r\n", 13)}, // NUL in a value
+        // 2^64 + 5: five bytes to a parser whose size wraps
+        framing_attack{"POST",
+                       "Transfer-Encoding: chunked\r\n\r\n10000000000000005\r\nabcde\r\n0\r\n\r\n"},
+        framing_attack{"POST", "Transfer-Encoding: chunked\r\n\r\n5\rabcde\r\n0\r\n\r\n"});
+    CAPTURE(attack.rest);
+    check_refused_and_closed(attack);
 }
 
 TEST_CASE("an upstream redirect is passed back to the client, never followed",
