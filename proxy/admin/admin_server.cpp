@@ -35,6 +35,8 @@ constexpr auto k_accept_retry_delay = std::chrono::milliseconds(100);
 constexpr auto k_linger_timeout = std::chrono::seconds(2);
 constexpr std::size_t k_linger_max_bytes = std::size_t{1024} * 1024;
 constexpr auto k_use = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t k_first_read_bytes =
+    4096; // the first read of a request, sized for a whole head
 
 // Which refusal, if any, answers a failed read. Connection-level endings (EOF, reset, timeout,
 // cancellation by stop) get no answer.
@@ -151,9 +153,19 @@ awaitable<void> session(state_ptr st, tcp::socket socket)
         parser.body_limit(k_max_body_bytes);
         stream.expires_after(k_io_timeout);
         st->sessions[&stream] = true;
+        // The request's time starts at its first byte, not when the head is complete, nor (on a
+        // kept-alive connection) when the previous answer was written: wait for that byte here.
+        if (buffer.size() == 0) {
+            auto [first_ec, first_n] =
+                co_await stream.async_read_some(buffer.prepare(k_first_read_bytes), k_use);
+            if (first_ec) {
+                break; // closed, or idle past k_io_timeout: nothing was asked
+            }
+            buffer.commit(first_n);
+        }
+        const auto start = std::chrono::steady_clock::now();
         auto [ec, n] = co_await beast::http::async_read_header(stream, buffer, parser, k_use);
         st->sessions[&stream] = false;
-        const auto start = std::chrono::steady_clock::now();
         // RFC 9110 section 10.1.1: no 100 Continue for a body that will be refused anyway.
         const bool body_fits =
             !ec && (!parser.content_length() || *parser.content_length() <= k_max_body_bytes);

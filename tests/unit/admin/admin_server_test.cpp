@@ -12,6 +12,7 @@
 #include <boost/beast/http/write.hpp>
 #include <catch2/catch.hpp>
 
+#include <regex>
 #include <thread>
 
 namespace asio = boost::asio;
@@ -102,6 +103,33 @@ TEST_CASE("the admin listener answers several requests on one kept-alive connect
     CHECK(text.find(R"("route":"/v1/connections/{c}/grants/{user}")") != std::string::npos);
     CHECK(text.find("alice") == std::string::npos);
     CHECK_FALSE(logs.contains(k_admin_token));
+}
+
+TEST_CASE("the admin access log times a request from its first byte, not from the idle time "
+          "before it",
+          "[admin]")
+{
+    using namespace std::chrono_literals;
+    const oi::log::capture logs(oi::log::level::info);
+    server_fixture f;
+    tcp::socket socket = f.connect();
+
+    // Idle first (not counted), then a head that arrives in two parts 200 ms apart (counted).
+    std::this_thread::sleep_for(1s); // durations, not waits
+    asio::write(socket, asio::buffer(std::string_view{"GET /healthz HTTP/1.1\r\n"}));
+    std::this_thread::sleep_for(200ms);
+    asio::write(socket, asio::buffer(std::string_view{"Host: 127.0.0.1\r\n\r\n"}));
+    boost::beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(socket, buffer, res);
+    REQUIRE(res.result_int() == 200);
+
+    const std::string text = logs.text();
+    std::smatch duration;
+    REQUIRE(std::regex_search(text, duration, std::regex(R"re("duration_ms":([0-9.]+))re")));
+    INFO("duration_ms " << duration[1]);
+    CHECK(std::stod(duration[1]) >= 190.0);
+    CHECK(std::stod(duration[1]) < 1000.0);
 }
 
 TEST_CASE("a request head over 16 KiB is refused with 431", "[admin]")
