@@ -35,8 +35,8 @@ constexpr auto k_accept_retry_delay = std::chrono::milliseconds(100);
 constexpr auto k_linger_timeout = std::chrono::seconds(2);
 constexpr std::size_t k_linger_max_bytes = std::size_t{1024} * 1024;
 constexpr auto k_use = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t k_first_read_bytes =
-    4096; // the first read of a request, sized for a whole head
+// The first read of a request, sized for a whole head.
+constexpr std::size_t k_first_read_bytes = 4096;
 
 // Which refusal, if any, answers a failed read. Connection-level endings (EOF, reset, timeout,
 // cancellation by stop) get no answer.
