@@ -44,7 +44,7 @@ asio::awaitable<bool> proxy_session::exchange(request_state& rq, const std::stri
         // An idle connection is taken without a coroutine of its own; a new one is connected.
         auto lease = worker_.pool->take_idle(to, check_idle);
         if (!lease.reused) {
-            lease = co_await worker_.pool->acquire(to, check_idle);
+            lease = co_await worker_.pool->connect_new(to);
         }
         if (!lease.connection.stream) {
             rq.rec.detail = lease.connection.detail;

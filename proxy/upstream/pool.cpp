@@ -47,12 +47,10 @@ pool::lease pool::take_idle(const destination& to, bool check_idle)
     return out;
 }
 
-asio::awaitable<pool::lease> pool::acquire(const destination& to, bool check_idle)
+asio::awaitable<pool::lease> pool::connect_new(const destination& to)
 {
-    lease out = take_idle(to, check_idle);
-    if (!out.reused) {
-        out.connection = co_await connect_.connect(to);
-    }
+    lease out;
+    out.connection = co_await connect_.connect(to);
     co_return out;
 }
 

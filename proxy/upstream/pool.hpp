@@ -27,15 +27,15 @@ public:
         bool reused = false;
     };
 
-    /// An idle connection to `to`, or a new one. With `check_idle`, an idle connection is first
-    /// polled (one syscall) and dropped when the server closed it meanwhile; a caller that can
-    /// send its request again on a new connection after a failure passes false, and so avoids
-    /// that syscall on every reuse.
-    asio::awaitable<lease> acquire(const destination& to, bool check_idle);
-
-    /// The idle-connection half of acquire(), which needs no coroutine: an idle connection to
-    /// `to` (reused set), or an empty lease when there is none.
+    /// An idle connection to `to` (reused set), or an empty lease when there is none: then call
+    /// connect_new(). Two steps so that the common case, reuse, needs no coroutine. With
+    /// `check_idle`, an idle connection is first polled (one syscall) and dropped when the server
+    /// closed it meanwhile; a caller that can send its request again on a new connection after a
+    /// failure passes false, and so avoids that syscall on every reuse.
     lease take_idle(const destination& to, bool check_idle);
+
+    /// A new connection to `to` (or why there is none).
+    asio::awaitable<lease> connect_new(const destination& to);
 
     /// Gives back a connection whose last response was read completely and that may be reused.
     void release(const destination& to, std::unique_ptr<byte_stream> stream);
