@@ -38,6 +38,8 @@ public:
     virtual asio::awaitable<io_result> read_some(asio::mutable_buffer buffer) = 0;
     /// Writes all of `buffers`, which must stay valid until the operation has completed.
     virtual asio::awaitable<io_result> write(std::span<const asio::const_buffer> buffers) = 0;
+    /// Writes all of `buffer`, whose bytes must stay valid until the operation has completed.
+    virtual asio::awaitable<io_result> write(asio::const_buffer buffer) = 0;
     /// Bounds the operations started after this call (and any pending one).
     virtual void expires_after(std::chrono::milliseconds timeout) = 0;
     virtual void expires_never() = 0;
@@ -62,6 +64,11 @@ public:
     asio::awaitable<io_result> write(std::span<const asio::const_buffer> buffers) override
     {
         return asio::async_write(stream_, buffers, asio::as_tuple(asio::use_awaitable));
+    }
+
+    asio::awaitable<io_result> write(asio::const_buffer buffer) override
+    {
+        return asio::async_write(stream_, buffer, asio::as_tuple(asio::use_awaitable));
     }
 
     void expires_after(std::chrono::milliseconds timeout) override
@@ -100,6 +107,11 @@ public:
     asio::awaitable<io_result> write(std::span<const asio::const_buffer> buffers) override
     {
         return asio::async_write(*stream_, buffers, asio::as_tuple(asio::use_awaitable));
+    }
+
+    asio::awaitable<io_result> write(asio::const_buffer buffer) override
+    {
+        return asio::async_write(*stream_, buffer, asio::as_tuple(asio::use_awaitable));
     }
 
     void expires_after(std::chrono::milliseconds timeout) override

@@ -254,8 +254,7 @@ using raw_outcome = std::variant<raw_answer, token_failure>;
 /// Writes the request and reads the answer within the stream's expiry.
 asio::awaitable<raw_outcome> exchange(byte_stream& stream, const secret& request)
 {
-    const std::array<asio::const_buffer, 1> sent{asio::buffer(request.reveal())};
-    const auto [ec, n] = co_await stream.write(sent);
+    const auto [ec, n] = co_await stream.write(asio::buffer(request.reveal()));
     if (ec == boost::beast::error::timeout) {
         co_return transport("timed out sending to the token endpoint");
     }

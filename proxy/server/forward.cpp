@@ -327,8 +327,7 @@ asio::awaitable<bool> proxy_session::relay_chunked_request(request_state& rq, by
         }
         if (!scratch_.empty()) {
             upstream.expires_after(rt_->cfg.upstream.response_timeout);
-            const std::array<asio::const_buffer, 1> piece{asio::buffer(scratch_)};
-            const auto [ec, n] = co_await upstream.write(piece);
+            const auto [ec, n] = co_await upstream.write(asio::buffer(scratch_));
             if (ec) {
                 rq.rec.detail = "the upstream stopped reading the request body";
                 co_await refuse(rq, refusal::upstream_unreachable, rq.rec.detail, true);

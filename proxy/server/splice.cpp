@@ -21,8 +21,7 @@ asio::awaitable<void> copy_one_way(byte_stream& from, byte_stream& to,
         const auto [ec, n] = co_await from.read_some(asio::buffer(buffer));
         if (n > 0) {
             to.expires_after(idle);
-            const std::array<asio::const_buffer, 1> piece{asio::buffer(buffer.data(), n)};
-            const auto [wec, written] = co_await to.write(piece);
+            const auto [wec, written] = co_await to.write(asio::buffer(buffer.data(), n));
             if (wec) {
                 from.close();
                 co_return;

@@ -160,8 +160,7 @@ asio::awaitable<bool> proxy_session::relay_tunnel(request_state& rq, const http:
 
     // Bytes the client sent early go first; then both directions until both have ended.
     if (in_.size() > 0) {
-        const std::array<asio::const_buffer, 1> early{in_.data()};
-        const auto [ec, n] = co_await connected.stream->write(early);
+        const auto [ec, n] = co_await connected.stream->write(in_.data());
         in_.consume(in_.size());
         if (ec) {
             co_return false;

@@ -34,8 +34,7 @@ asio::awaitable<void> copy_client_frames(byte_stream& client, byte_stream& upstr
     for (;;) {
         if (!out.empty()) {
             upstream.expires_after(idle);
-            const std::array<asio::const_buffer, 1> piece{asio::buffer(out)};
-            const auto [wec, written] = co_await upstream.write(piece);
+            const auto [wec, written] = co_await upstream.write(asio::buffer(out));
             out.clear();
             if (wec) {
                 client.close();
@@ -100,8 +99,7 @@ asio::awaitable<bool> proxy_session::relay_upgraded(request_state& rq,
     // Frames the client sent right after its handshake go first.
     if (in_.size() > 0) {
         upstream->expires_after(rt_->cfg.limits.idle_timeout);
-        const std::array<asio::const_buffer, 1> early{in_.data()};
-        const auto [ec, n] = co_await upstream->write(early);
+        const auto [ec, n] = co_await upstream->write(in_.data());
         in_.consume(in_.size());
         if (ec) {
             upstream->close();
