@@ -36,20 +36,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-check() {
-    local description="$1"
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        printf 'ok - %s\n' "$description"
-    else
-        failed=$((failed + 1))
-        printf 'FAIL - %s\n' "$description"
-    fi
-}
-equals() { [[ "$1" == "$2" ]]; }
+source "$OI_ROOT/scripts/checks.sh" # check, finish, equals
 
 # --- base image and build --------------------------------------------------------------------
 
@@ -139,5 +126,4 @@ check "the container's log holds no secret" bash -c "! CONTAINERS_CONF='$conf' p
     --runtime runc --cgroup-manager=cgroupfs logs $name 2>&1 |
     grep -qF -e '$ADMIN_TOKEN' -e '$TOKEN_KEY' -e '$GOOGLE_CLIENT_SECRET' -e smoke-at-0123"
 
-printf '%d passed, %d failed\n' "$passed" "$failed"
-((failed == 0))
+finish

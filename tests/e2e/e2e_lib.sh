@@ -1,7 +1,8 @@
 # Shared helpers of the end-to-end scripts in tests/e2e/ (sourced, not run). Sets up a temporary
 # directory ($tmp, removed on exit unless OI_E2E_KEEP=1), the list of started processes ($pids,
 # stopped on exit), random secrets for the proxy's environment, pass/fail counting (check,
-# finish) and small helpers to start services, make a test PKI and look at what origins saw.
+# finish, equals: scripts/checks.sh) and small helpers to start services, make a test PKI and look
+# at what origins saw.
 # Expects $OI_ROOT (scripts/lib.sh) and sets $binary (OI_BINARY) and $python (PYTHON).
 
 # The whole script runs again under `timeout`, bounded by OI_E2E_TIMEOUT seconds (default 180).
@@ -38,26 +39,7 @@ OI_E2E_CLIENT_SECRET="$(openssl rand -hex 16)"
 access_token="e2e-at-$(openssl rand -hex 16)"
 placeholder='{OAUTH_PLUGIN_ACCESS_TOKEN}'
 
-passed=0
-failed=0
-# check DESCRIPTION COMMAND...: runs COMMAND and counts it as passed when it succeeds.
-check() {
-    local description="$1"
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        printf 'ok - %s\n' "$description"
-    else
-        failed=$((failed + 1))
-        printf 'FAIL - %s\n' "$description"
-    fi
-}
-
-# Prints the totals and fails when a check failed.
-finish() {
-    printf '%d passed, %d failed\n' "$passed" "$failed"
-    ((failed == 0))
-}
+source "$OI_ROOT/scripts/checks.sh" # check, finish, equals
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -143,8 +125,6 @@ origin_saw() {
     seen="$(json_eval "$1" "h(d['headers'], '$2') or ''" 2>/dev/null)" || return 1
     [[ "$seen" == "$3" ]]
 }
-
-equals() { [[ "$1" == "$2" ]]; }
 
 # Stops a process this script started and forgets it.
 stop_pid() {
